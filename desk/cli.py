@@ -35,6 +35,70 @@ def db_upgrade() -> None:
     typer.echo(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
 
 
+def _engine():  # type: ignore[no-untyped-def]
+    from desk.config import get_settings
+    from desk.store.engine import make_engine
+    from desk.store.migrate import upgrade
+
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    return engine
+
+
+@app.command("pull")
+def pull(
+    follow: Annotated[bool, typer.Option("--follow", help="Keep polling at the interval.")] = False,
+    interval: Annotated[float | None, typer.Option(help="Seconds between polls (default DESK_POLL_INTERVAL_SECONDS).")] = None,
+) -> None:
+    """Drain every enabled stream once (exit 0 when caught up), or keep polling with --follow."""
+    from desk.config import get_settings
+    from desk.connectors.registry import build_connectors
+    from desk.worker import run_cycle, follow_forever
+
+    settings = get_settings()
+    engine = _engine()
+    connectors = build_connectors(settings)
+    if not connectors:
+        fail("No network is configured. Set DESK_X_BEARER_TOKEN or DESK_FB_PAGE_ID + DESK_FB_PAGE_TOKEN "
+             "(or run `python -m desk demo`).")
+    if follow:
+        follow_forever(engine, connectors, settings, interval=interval or settings.poll_interval_seconds,
+                       console=True)
+        return
+    outcome = run_cycle(engine, connectors, settings, console=True)
+    for line in outcome.errors:
+        typer.echo(f"Problem: {line}", err=True)
+    typer.echo(f"Stored {outcome.new_mentions} new mentions; triaged {outcome.triaged}.")
+    if outcome.errors:
+        raise typer.Exit(1)
+
+
+@export_app.command("mentions")
+def export_mentions_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Write one CSV row per stored mention (formula-safe)."""
+    from desk.exports import export_mentions
+
+    try:
+        count = export_mentions(_engine(), out)
+    except OSError as exc:
+        fail(f"Cannot write {out}: {exc.strerror or exc}")
+    typer.echo(f"Wrote {count} mentions to {out}.")
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the desk web page.")] = 8501,
+    speed: Annotated[float, typer.Option(help="Incident seconds per real second.")] = 30.0,
+    reset: Annotated[bool, typer.Option(help="Start from an empty demo database.")] = False,
+) -> None:
+    """Run the desk on the embedded database against the sandbox networks with the demo incident."""
+    from desk.demo import run_demo
+
+    run_demo(port=port, speed=speed, reset=reset)
+
+
 def main() -> None:
     try:
         app()
@@ -45,5 +109,3 @@ def main() -> None:
         typer.echo("Stopped.", err=True)
         sys.exit(130)
 
-
-_ = (Path, Annotated)

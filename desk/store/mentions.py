@@ -1,0 +1,155 @@
+"""Storing mentions exactly once: upsert on (platform, external_id), authors alongside."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from desk.domain import Author, Mention, MentionKind, Platform
+from desk.store.schema import Account, AuthorRow, MentionRow
+from desk.store.types import utcnow
+
+
+def _insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def ensure_account(session: Session, platform: Platform, external_id: str) -> int:
+    stmt = _insert(session, Account).values(platform=platform.value, external_id=external_id, status="ok",
+                                            created_at=utcnow())
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "external_id"]))
+    return int(
+        session.scalar(
+            select(Account.id).where(Account.platform == platform.value, Account.external_id == external_id)
+        )
+    )
+
+
+def upsert_authors(session: Session, authors: Sequence[Author]) -> dict[tuple[str, str], int]:
+    """Insert or refresh authors; returns their row ids keyed by (platform, external_id)."""
+    unique: dict[tuple[str, str], Author] = {}
+    for a in authors:
+        unique[(a.platform.value, a.external_id)] = a
+    if not unique:
+        return {}
+    now = utcnow()
+    rows = [
+        {"platform": p, "external_id": e, "handle": a.handle, "name": a.name, "followers": a.followers,
+         "updated_at": now}
+        for (p, e), a in unique.items()
+    ]
+    stmt = _insert(session, AuthorRow).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["platform", "external_id"],
+        set_={
+            "handle": func.coalesce(stmt.excluded.handle, AuthorRow.handle),
+            "name": func.coalesce(stmt.excluded.name, AuthorRow.name),
+            "followers": func.coalesce(stmt.excluded.followers, AuthorRow.followers),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    session.execute(stmt)
+    ids: dict[tuple[str, str], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for p, e in unique:
+        by_platform.setdefault(p, []).append(e)
+    for p, externals in by_platform.items():
+        for row_id, ext in session.execute(
+            select(AuthorRow.id, AuthorRow.external_id).where(
+                AuthorRow.platform == p, AuthorRow.external_id.in_(externals)
+            )
+        ):
+            ids[(p, ext)] = row_id
+    return ids
+
+
+def upsert_mentions(
+    session: Session, mentions: Sequence[Mention], *, account_id: int | None, own_author_id: str | None
+) -> int:
+    """Store a page of mentions; returns how many were new. Text and raw payload are kept
+    as first received; counts are refreshed on every sighting."""
+    unique: dict[tuple[str, str], Mention] = {}
+    for m in mentions:
+        unique.setdefault((m.platform.value, m.external_id), m)
+    if not unique:
+        return 0
+    author_ids = upsert_authors(session, [m.author for m in unique.values() if m.author is not None])
+    existing: set[tuple[str, str]] = set()
+    by_platform: dict[str, list[str]] = {}
+    for p, e in unique:
+        by_platform.setdefault(p, []).append(e)
+    for p, externals in by_platform.items():
+        existing.update(
+            (p, e) for e in session.scalars(
+                select(MentionRow.external_id).where(MentionRow.platform == p, MentionRow.external_id.in_(externals))
+            )
+        )
+    now = utcnow()
+    rows = []
+    for key, m in unique.items():
+        metrics = m.metrics
+        rows.append({
+            "platform": m.platform.value,
+            "external_id": m.external_id,
+            "kind": m.kind.value,
+            "account_id": account_id,
+            "author_id": author_ids.get((m.author.platform.value, m.author.external_id)) if m.author else None,
+            "parent_external_id": m.parent_external_id,
+            "conversation_id": m.conversation_id,
+            "text": m.text,
+            "created_at": m.created_at,
+            "lang": m.lang,
+            "permalink": m.permalink,
+            "like_count": int(metrics.get("like_count", 0)),
+            "reply_count": int(metrics.get("reply_count", 0)),
+            "repost_count": int(metrics.get("retweet_count", metrics.get("repost_count", 0))),
+            "quote_count": int(metrics.get("quote_count", 0)),
+            "impression_count": metrics.get("impression_count"),
+            "raw": m.raw,
+            "status": "new",
+            "is_own": bool(own_author_id and m.author and m.author.external_id == own_author_id),
+            "ingested_at": now,
+        })
+    stmt = _insert(session, MentionRow).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["platform", "external_id"],
+        set_={
+            "like_count": stmt.excluded.like_count,
+            "reply_count": stmt.excluded.reply_count,
+            "repost_count": stmt.excluded.repost_count,
+            "quote_count": stmt.excluded.quote_count,
+            "impression_count": func.coalesce(stmt.excluded.impression_count, MentionRow.impression_count),
+        },
+    )
+    session.execute(stmt)
+    return len(unique.keys() - existing)
+
+
+def mention_from_row(row: MentionRow, author: AuthorRow | None) -> Mention:
+    """The domain value of a stored mention (what connectors need to reply to it)."""
+    platform = Platform(row.platform)
+    return Mention(
+        platform=platform,
+        external_id=row.external_id,
+        kind=MentionKind(row.kind),
+        text=row.text,
+        created_at=row.created_at,
+        author=Author(platform, author.external_id, author.handle, author.name, author.followers) if author else None,
+        parent_external_id=row.parent_external_id,
+        conversation_id=row.conversation_id,
+        lang=row.lang,
+        permalink=row.permalink,
+        metrics={
+            "like_count": row.like_count,
+            "reply_count": row.reply_count,
+            "retweet_count": row.repost_count,
+            "quote_count": row.quote_count,
+        },
+        raw=row.raw or {},
+    )
