@@ -40,11 +40,34 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
+_SCRUBBED_PREFIXES = ("tweepy", "urllib3", "requests", "facebook", "desk")
+_installed_factory = False
+
+
+def _install_record_factory() -> None:
+    """Scrub records of the network libraries and the desk whatever handler prints them."""
+    global _installed_factory
+    if _installed_factory:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        if record.name.startswith(_SCRUBBED_PREFIXES):
+            try:
+                _FILTER.filter(record)
+            except Exception:  # noqa: BLE001 - a bad format string must not break logging
+                record.msg, record.args = "[log message withheld: could not be scrubbed]", None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed_factory = True
 
 
 def install_redaction(secrets: list[str]) -> RedactingFilter:
     """Add ``secrets`` to the redaction set and make sure every relevant logger is filtered."""
     _FILTER.secrets.update(s for s in secrets if s and len(s) >= 4)
+    _install_record_factory()
     for name in _NOISY:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
