@@ -1,0 +1,350 @@
+"""The queue: open mentions from every platform in priority order, filtered and paged in SQL.
+
+Everything that narrows or orders the queue runs in the database (WHERE, ORDER BY,
+LIMIT/OFFSET over indexed columns), so a page costs the same with 1,000 or
+100,000 mentions stored. Mentions not yet triaged still appear, after the triaged ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.sql import ColumnElement, Select
+
+from desk.claims import CLAIM_IDLE, OPEN_STATUSES, claim, expire_idle_claims
+from desk.claims import ClaimedByOther as ClaimedByOther
+from desk.errors import Fatal
+from desk.store.engine import transaction
+from desk.store.schema import AuthorRow, Claim, Incident, MentionRow, Reply, TriageRow
+from desk.store.types import utcnow
+
+STATUSES = ("new", "claimed", "replied", "closed")
+SENTIMENTS = ("negative", "neutral", "positive")
+PLATFORMS = ("x", "facebook")
+ANGER_THRESHOLD = 0.5
+PAGE_SIZES = (10, 20, 50, 100)
+MAX_SEARCH = 200
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    platforms: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    angry_only: bool = False
+    questions_only: bool = False
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    author: str = ""
+    search: str = ""
+    waiting_minutes: int | None = None  # only mentions older than this many minutes
+    claimed_by: str | None = None
+
+    def checked(self) -> QueueFilter:
+        """The same filter, or a plain-words refusal of values a person could not have meant."""
+        for value in self.platforms:
+            if value not in PLATFORMS:
+                raise Fatal(f"Unknown platform {value!r}; the desk knows {', '.join(PLATFORMS)}.")
+        for value in self.sentiments:
+            if value not in SENTIMENTS:
+                raise Fatal(f"Unknown sentiment {value!r}; use {', '.join(SENTIMENTS)}.")
+        for value in self.statuses:
+            if value not in STATUSES:
+                raise Fatal(f"Unknown status {value!r}; use {', '.join(STATUSES)}.")
+        if len(self.search) > MAX_SEARCH or len(self.author) > MAX_SEARCH:
+            raise Fatal(f"Search text can be at most {MAX_SEARCH} characters long.")
+        if self.waiting_minutes is not None and self.waiting_minutes < 0:
+            raise Fatal("Waiting time must be zero or more minutes.")
+        return self
+
+
+@dataclass(frozen=True)
+class SavedView:
+    name: str
+    description: str
+    filter: QueueFilter
+
+
+SAVED_VIEWS: tuple[SavedView, ...] = (
+    SavedView("All open", "Every mention nobody has answered or closed yet.", QueueFilter()),
+    SavedView(
+        "Angry questions",
+        "Open questions from people who are angry.",
+        QueueFilter(angry_only=True, questions_only=True),
+    ),
+    SavedView(
+        "Unanswered > 30 min",
+        "Open mentions waiting longer than half an hour.",
+        QueueFilter(waiting_minutes=30),
+    ),
+    SavedView("Negative", "Open mentions with negative sentiment.", QueueFilter(sentiments=("negative",))),
+    SavedView(
+        "Handled", "Mentions already replied to or closed.", QueueFilter(statuses=("replied", "closed"))
+    ),
+)
+
+
+def saved_view(name: str) -> SavedView:
+    for view in SAVED_VIEWS:
+        if view.name == name:
+            return view
+    raise Fatal(f"There is no saved view called {name!r}.")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    mention_id: int
+    platform: str
+    kind: str
+    text: str
+    created_at: datetime
+    permalink: str | None
+    status: str
+    handled_by: str | None
+    handled_at: datetime | None
+    author_id: int | None
+    handle: str | None
+    name: str | None
+    followers: int | None
+    sentiment: str | None
+    anger: float | None
+    emotion: str | None
+    question: bool | None
+    priority: float | None
+    claimed_by: str | None
+    earlier_replies_to_author: int = 0
+
+    def waiting(self, now: datetime) -> timedelta:
+        end = self.handled_at if self.status in ("replied", "closed") and self.handled_at else now
+        return max(end - self.created_at, timedelta(0))
+
+    @property
+    def angry(self) -> bool:
+        return self.anger is not None and self.anger >= ANGER_THRESHOLD
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int  # 1-based
+    page_size: int
+    generated_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _like(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if flt.statuses:
+        conds.append(MentionRow.status.in_(flt.statuses))
+    if flt.platforms:
+        conds.append(MentionRow.platform.in_(flt.platforms))
+    if flt.sentiments:
+        conds.append(TriageRow.sentiment.in_(flt.sentiments))
+    if flt.angry_only:
+        conds.append(or_(TriageRow.anger >= ANGER_THRESHOLD, TriageRow.emotion == "anger"))
+    if flt.questions_only:
+        conds.append(TriageRow.question.is_(True))
+    if flt.search.strip():
+        conds.append(MentionRow.text.ilike(_like(flt.search.strip()), escape="\\"))
+    if flt.author.strip():
+        pattern = _like(flt.author.strip().lstrip("@"))
+        conds.append(
+            or_(AuthorRow.handle.ilike(pattern, escape="\\"), AuthorRow.name.ilike(pattern, escape="\\"))
+        )
+    if flt.waiting_minutes is not None:
+        conds.append(MentionRow.created_at <= now - timedelta(minutes=flt.waiting_minutes))
+    if flt.claimed_by:
+        conds.append(and_(Claim.agent == flt.claimed_by, Claim.last_active_at >= now - CLAIM_IDLE))
+    return conds
+
+
+def _base(columns: list, flt: QueueFilter, now: datetime) -> Select:  # type: ignore[type-arg]
+    query = (
+        select(*columns)
+        .select_from(MentionRow)
+        .outerjoin(TriageRow, TriageRow.mention_id == MentionRow.id)
+        .outerjoin(AuthorRow, AuthorRow.id == MentionRow.author_id)
+        .outerjoin(Claim, Claim.mention_id == MentionRow.id)
+        .where(MentionRow.is_own.is_(False))
+    )
+    for cond in _conditions(flt, now):
+        query = query.where(cond)
+    return query
+
+
+def list_queue(
+    engine: Engine,
+    flt: QueueFilter | None = None,
+    *,
+    page: int = 1,
+    page_size: int = 20,
+    now: datetime | None = None,
+) -> QueuePage:
+    """One page of the queue, highest priority first, with the total count for the pager."""
+    flt = (flt or QueueFilter()).checked()
+    now = now or utcnow()
+    if page_size < 1 or page_size > 500:
+        raise Fatal("A page holds between 1 and 500 mentions.")
+    expire_idle_claims(engine, now=now)
+    fresh_after = now - CLAIM_IDLE
+    columns = [
+        MentionRow.id,
+        MentionRow.platform,
+        MentionRow.kind,
+        MentionRow.text,
+        MentionRow.created_at,
+        MentionRow.permalink,
+        MentionRow.status,
+        MentionRow.handled_by,
+        MentionRow.handled_at,
+        MentionRow.author_id,
+        AuthorRow.handle,
+        AuthorRow.name,
+        AuthorRow.followers,
+        TriageRow.sentiment,
+        TriageRow.anger,
+        TriageRow.emotion,
+        TriageRow.question,
+        TriageRow.priority,
+        Claim.agent,
+        Claim.last_active_at,
+    ]
+    with transaction(engine) as session:
+        total = session.scalar(_base([func.count()], flt, now)) or 0
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        query = (
+            _base(columns, flt, now)
+            .order_by(
+                TriageRow.priority.desc().nulls_last(), MentionRow.created_at.asc(), MentionRow.id.asc()
+            )
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+        raw = session.execute(query).all()
+        author_ids = {r.author_id for r in raw if r.author_id is not None}
+        answered = _sent_replies_per_author(session, author_ids)
+    rows = []
+    for r in raw:
+        claimed_by = r.agent if r.agent is not None and r.last_active_at >= fresh_after else None
+        rows.append(
+            QueueRow(
+                mention_id=r.id,
+                platform=r.platform,
+                kind=r.kind,
+                text=r.text,
+                created_at=r.created_at,
+                permalink=r.permalink,
+                status=r.status,
+                handled_by=r.handled_by,
+                handled_at=r.handled_at,
+                author_id=r.author_id,
+                handle=r.handle,
+                name=r.name,
+                followers=r.followers,
+                sentiment=r.sentiment,
+                anger=r.anger,
+                emotion=r.emotion,
+                question=r.question,
+                priority=r.priority,
+                claimed_by=claimed_by,
+                earlier_replies_to_author=answered.get(r.author_id, 0) if r.author_id is not None else 0,
+            )
+        )
+    return QueuePage(rows=rows, total=total, page=page, page_size=page_size, generated_at=now)
+
+
+def _incident_start(session) -> datetime | None:  # type: ignore[no-untyped-def]
+    return session.scalar(
+        select(Incident.started_at)
+        .where(Incident.status == "open")
+        .order_by(Incident.started_at.desc())
+        .limit(1)
+    )
+
+
+def _sent_replies_per_author(session, author_ids: set[int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """How many replies we sent to each author during the open incident (ever, if none is open)."""
+    if not author_ids:
+        return {}
+    query = (
+        select(MentionRow.author_id, func.count(Reply.id))
+        .join(Reply, Reply.mention_id == MentionRow.id)
+        .where(MentionRow.author_id.in_(author_ids), Reply.status == "sent")
+        .group_by(MentionRow.author_id)
+    )
+    since = _incident_start(session)
+    if since is not None:
+        query = query.where(Reply.sent_at >= since)
+    return {author_id: count for author_id, count in session.execute(query)}
+
+
+def replies_to_author_during_incident(engine: Engine, author_id: int | None) -> int:
+    if author_id is None:
+        return 0
+    with transaction(engine) as session:
+        return _sent_replies_per_author(session, {author_id}).get(author_id, 0)
+
+
+def next_mention(
+    engine: Engine,
+    agent: str,
+    flt: QueueFilter | None = None,
+    *,
+    now: datetime | None = None,
+    exclude: frozenset[int] = frozenset(),
+    attempts: int = 5,
+) -> int | None:
+    """Claim and return the highest-priority open mention nobody else holds, or ``None`` if there is none.
+
+    Mentions this agent already holds come first, so "next" never abandons work in hand.
+    """
+    if not agent:
+        raise Fatal("Pick your name before taking a mention.")
+    flt = replace((flt or QueueFilter()).checked(), statuses=OPEN_STATUSES)
+    now = now or utcnow()
+    fresh_after = now - CLAIM_IDLE
+    skip: set[int] = set(exclude)
+    for _ in range(attempts):
+        with transaction(engine) as session:
+            query = _base([MentionRow.id], flt, now).where(
+                or_(Claim.mention_id.is_(None), Claim.agent == agent, Claim.last_active_at < fresh_after)
+            )
+            if skip:
+                query = query.where(MentionRow.id.not_in(skip))
+            candidate = session.scalar(
+                query.order_by(
+                    (Claim.agent == agent).desc().nulls_last(),
+                    TriageRow.priority.desc().nulls_last(),
+                    MentionRow.created_at.asc(),
+                    MentionRow.id.asc(),
+                ).limit(1)
+            )
+        if candidate is None:
+            return None
+        try:
+            claim(engine, candidate, agent, now=now)
+            return candidate
+        except Fatal:
+            skip.add(candidate)  # someone was faster; try the next one
+    return None
+
+
+def open_counts(engine: Engine) -> dict[str, int]:
+    """Open mentions per platform, for the header."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(MentionRow.platform, func.count())
+            .where(MentionRow.status.in_(OPEN_STATUSES), MentionRow.is_own.is_(False))
+            .group_by(MentionRow.platform)
+        )
+        return {platform: count for platform, count in rows}
