@@ -15,6 +15,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 export_app = typer.Typer(no_args_is_help=True, help="Export stored data.")
 app.add_typer(db_app, name="db")
 app.add_typer(export_app, name="export")
+from desk.triage.commands import register as register_triage  # noqa: E402
+register_triage(app)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -49,6 +51,7 @@ def _engine():  # type: ignore[no-untyped-def]
 def pull(
     follow: Annotated[bool, typer.Option("--follow", help="Keep polling at the interval.")] = False,
     interval: Annotated[float | None, typer.Option(help="Seconds between polls (default DESK_POLL_INTERVAL_SECONDS).")] = None,
+    triage: Annotated[bool, typer.Option("--triage/--no-triage", help="Triage what was stored.")] = True,
 ) -> None:
     """Drain every enabled stream once (exit 0 when caught up), or keep polling with --follow."""
     from desk.config import get_settings
@@ -63,9 +66,9 @@ def pull(
              "(or run `python -m desk demo`).")
     if follow:
         follow_forever(engine, connectors, settings, interval=interval or settings.poll_interval_seconds,
-                       console=True)
+                       console=True, triage=triage)
         return
-    outcome = run_cycle(engine, connectors, settings, console=True)
+    outcome = run_cycle(engine, connectors, settings, console=True, triage=triage)
     for line in outcome.errors:
         typer.echo(f"Problem: {line}", err=True)
     typer.echo(f"Stored {outcome.new_mentions} new mentions; triaged {outcome.triaged}.")

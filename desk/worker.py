@@ -49,13 +49,15 @@ def run_cycle(
     *,
     console: bool = False,
     with_metrics: bool = True,
+    triage: bool = True,
 ) -> CycleOutcome:
     outcome = CycleOutcome()
     with _progress(console) as progress:
         report = pull_all(engine, connectors, settings=settings, progress=progress)
     outcome.new_mentions = report.new
     outcome.errors.extend(report.errors)
-    outcome.triaged = triage_step(engine)
+    if triage:
+        outcome.triaged = triage_step(engine)
     if with_metrics:
         metrics = refresh_metrics(engine, connectors)
         outcome.metric_snapshots = metrics.snapshots
@@ -71,12 +73,13 @@ def follow_forever(
     interval: float,
     console: bool = False,
     stop: threading.Event | None = None,
+    triage: bool = True,
 ) -> None:
     stop = stop or threading.Event()
     while not stop.is_set():
         started = time.monotonic()
         try:
-            outcome = run_cycle(engine, connectors, settings, console=console)
+            outcome = run_cycle(engine, connectors, settings, console=console, triage=triage)
             if console:
                 print(f"{time.strftime('%H:%M:%S')} stored {outcome.new_mentions} new, "
                       f"triaged {outcome.triaged}" + (f"; problems: {'; '.join(outcome.errors)}"
