@@ -152,7 +152,7 @@ def pull_all(
                 continue
             report.streams.append(result)
         if not reauth:
-            set_account_status(engine, platform, account_key, "ok", None)
+            set_account_status(engine, platform, account_key, "ok", None, only_from=("ok", "needs_reauth", "error"))
     return report
 
 

@@ -53,8 +53,12 @@ def record_stream_error(engine: Engine, stream: str, platform: Platform, message
 
 
 def set_account_status(engine: Engine, platform: Platform, external_id: str, status: str,
-                       message: str | None) -> None:
-    """ok | needs_reauth | error | posting_blocked, with a plain sentence for Settings."""
+                       message: str | None, *, only_from: tuple[str, ...] | None = None) -> None:
+    """ok | needs_reauth | error | posting_blocked, with a plain sentence for Settings.
+
+    ``only_from`` limits the change to accounts currently in one of those states (a good
+    read clears "needs re-authentication" but must not lift a posting block).
+    """
     from desk.store.mentions import ensure_account
 
     with transaction(engine) as s:
@@ -62,6 +66,8 @@ def set_account_status(engine: Engine, platform: Platform, external_id: str, sta
         account = s.scalars(
             select(Account).where(Account.platform == platform.value, Account.external_id == external_id)
         ).one()
+        if only_from is not None and account.status not in only_from:
+            return
         if account.status != status or account.status_message != message:
             account.status = status
             account.status_message = message

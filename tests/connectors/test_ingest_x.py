@@ -204,3 +204,17 @@ def test_secrets_never_stored(engine, nets, desk_settings, sleeps) -> None:
     assert dumped.strip()
     for secret in secrets:
         assert secret not in dumped
+
+
+def test_a_good_read_clears_reauth_but_not_a_posting_block(engine, nets, desk_settings, sleeps) -> None:
+    from desk.store.sync import set_account_status
+
+    add_mentions(nets, 2)
+    set_account_status(engine, Platform.X, nets.x.desk_user_id, "needs_reauth", "X rejected the desk's credentials")
+    pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
+    with transaction(engine) as s:
+        assert s.scalars(select(Account.status).where(Account.platform == "x")).one() == "ok"
+    set_account_status(engine, Platform.X, nets.x.desk_user_id, "posting_blocked", "too fast")
+    pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
+    with transaction(engine) as s:
+        assert s.scalars(select(Account.status).where(Account.platform == "x")).one() == "posting_blocked"
