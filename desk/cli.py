@@ -102,11 +102,32 @@ def demo(
     run_demo(port=port, speed=speed, reset=reset)
 
 
+def _plain_error(exc: Exception) -> str:
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from desk.logs import scrub
+
+    if isinstance(exc, OperationalError):
+        return "Cannot use the database named by DESK_DATABASE_URL: " + scrub(str(exc.orig or exc)).splitlines()[0]
+    if isinstance(exc, ArgumentError):
+        return "DESK_DATABASE_URL is not a database URL the desk understands (e.g. sqlite:///var/desk.sqlite3)."
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"DESK_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        return f"Invalid settings: {problems}"
+    return f"Unexpected problem ({type(exc).__name__}): {scrub(str(exc)).splitlines()[0] if str(exc) else ''}"
+
+
 def main() -> None:
     try:
         app()
     except DeskError as exc:
         typer.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - a person gets one plain line, never a traceback
+        typer.echo(f"Error: {_plain_error(exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("Stopped.", err=True)

@@ -1,13 +1,14 @@
 """CSV exports of stored data, safe to open in a spreadsheet.
 
-Cells that a spreadsheet would run as a formula (starting with ``= + - @`` or a
-tab/CR) get a leading apostrophe, the OWASP-recommended neutraliser; nothing else
-in the text is changed.
+Cells that a spreadsheet would run as a formula (starting with ``= + -`` or a
+tab/CR, or ``@`` followed by a function call or a DDE pipe) get a leading
+apostrophe, the OWASP-recommended neutraliser; nothing else in the text is changed.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -22,14 +23,17 @@ MENTION_COLUMNS = [
     "created_at", "text", "parent_external_id", "conversation_id", "lang", "status",
     "like_count", "reply_count", "repost_count", "quote_count",
 ]
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "\t", "\r")
+# "@" starts almost every tweet ("@NimbusVoice is it down?"). It is only dangerous as the
+# legacy formula prefix of a function call or a DDE link, so only those are neutralised.
+_AT_FORMULA = re.compile(r"@[\w.]*\(|\|")
 
 
 def neutralise(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
-    if text.startswith(_FORMULA_STARTS):
+    if text.startswith(_FORMULA_STARTS) or (text.startswith("@") and _AT_FORMULA.search(text)):
         return "'" + text
     return text
 

@@ -72,7 +72,7 @@ def upsert_authors(session: Session, authors: Sequence[Author]) -> dict[tuple[st
 def upsert_mentions(
     session: Session, mentions: Sequence[Mention], *, account_id: int | None, own_author_id: str | None
 ) -> int:
-    """Store a page of mentions; returns how many were new. Text and raw payload are kept
+    """Store a page of mentions; returns how many new ones came from others. Text and raw payload are kept
     as first received; counts are refreshed on every sighting."""
     unique: dict[tuple[str, str], Mention] = {}
     for m in mentions:
@@ -113,7 +113,7 @@ def upsert_mentions(
             "impression_count": metrics.get("impression_count"),
             "raw": m.raw,
             "status": "new",
-            "is_own": bool(own_author_id and m.author and m.author.external_id == own_author_id),
+            "is_own": _is_own(m, own_author_id),
             "ingested_at": now,
         })
     stmt = _insert(session, MentionRow).values(rows)
@@ -128,7 +128,12 @@ def upsert_mentions(
         },
     )
     session.execute(stmt)
-    return len(unique.keys() - existing)
+    # Our own posts are stored (they are threads' parents and carry our reach) but are not mentions.
+    return sum(1 for key in unique.keys() - existing if not _is_own(unique[key], own_author_id))
+
+
+def _is_own(m: Mention, own_author_id: str | None) -> bool:
+    return bool(own_author_id and m.author and m.author.external_id == own_author_id)
 
 
 def mention_from_row(row: MentionRow, author: AuthorRow | None) -> Mention:
