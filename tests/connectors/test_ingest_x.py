@@ -218,3 +218,21 @@ def test_a_good_read_clears_reauth_but_not_a_posting_block(engine, nets, desk_se
     pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
     with transaction(engine) as s:
         assert s.scalars(select(Account.status).where(Account.platform == "x")).one() == "posting_blocked"
+
+
+def test_keyword_search_finds_tweets_that_do_not_mention_us(engine, nets, desk_settings, sleeps,
+                                                            monkeypatch) -> None:
+    from desk.config import get_settings
+
+    monkeypatch.setenv("DESK_X_SEARCH_QUERY", "nimbus down")
+    get_settings.cache_clear()
+    settings = get_settings()
+    nets.x.add_user("777", "ann", "Ann")
+    loose = nets.x.add_tweet("is nimbus down for everyone or just me", "777", mentions_desk=False)
+    nets.x.add_tweet("my cat is down with a cold", "777", mentions_desk=False)
+    direct = nets.x.add_tweet("@NimbusVoice phones dead", "777")
+    connector = build_connectors(settings)[Platform.X]
+    assert len(connector.streams()) == 2
+    report = pull_all(engine, {Platform.X: connector}, settings=settings, sleep=sleeps)
+    assert report.errors == []
+    assert sorted(stored_ids(engine)) == sorted([str(loose["id"]), str(direct["id"])])
