@@ -257,7 +257,10 @@ def list_queue(
                 question=r.question,
                 priority=r.priority,
                 claimed_by=claimed_by,
-                earlier_replies_to_author=answered.get(r.author_id, 0) if r.author_id is not None else 0,
+                # Only open mentions need the warning; a replied one would count its own reply.
+                earlier_replies_to_author=answered.get(r.author_id, 0)
+                if r.author_id is not None and r.status in OPEN_STATUSES
+                else 0,
             )
         )
     return QueuePage(rows=rows, total=total, page=page, page_size=page_size, generated_at=now)
@@ -272,7 +275,11 @@ def _incident_start(session) -> datetime | None:  # type: ignore[no-untyped-def]
     )
 
 
-def _sent_replies_per_author(session, author_ids: set[int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _sent_replies_per_author(
+    session,
+    author_ids: set[int],  # type: ignore[no-untyped-def]
+    other_than_mention: int | None = None,
+) -> dict[int, int]:
     """How many replies we sent to each author during the open incident (ever, if none is open)."""
     if not author_ids:
         return {}
@@ -282,17 +289,22 @@ def _sent_replies_per_author(session, author_ids: set[int]) -> dict[int, int]:  
         .where(MentionRow.author_id.in_(author_ids), Reply.status == "sent")
         .group_by(MentionRow.author_id)
     )
+    if other_than_mention is not None:
+        query = query.where(MentionRow.id != other_than_mention)
     since = _incident_start(session)
     if since is not None:
         query = query.where(Reply.sent_at >= since)
     return {author_id: count for author_id, count in session.execute(query)}
 
 
-def replies_to_author_during_incident(engine: Engine, author_id: int | None) -> int:
+def replies_to_author_during_incident(
+    engine: Engine, author_id: int | None, *, other_than_mention: int | None = None
+) -> int:
+    """Replies we sent to this person during the open incident, not counting those to ``other_than_mention``."""
     if author_id is None:
         return 0
     with transaction(engine) as session:
-        return _sent_replies_per_author(session, {author_id}).get(author_id, 0)
+        return _sent_replies_per_author(session, {author_id}, other_than_mention).get(author_id, 0)
 
 
 def next_mention(

@@ -1,0 +1,20 @@
+"""AppTest of the whole desk (app.py) as a given agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def app(agent: str | None = "Ana", page: str | None = None, **state: object):  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    if agent:
+        at.session_state["desk.agent"] = agent
+    for key, value in state.items():
+        at.session_state[key] = value
+    if page:
+        at.switch_page(page)
+    return at

@@ -1,0 +1,184 @@
+"""Drive the desk like an agent would: open it, filter, claim, answer with a template, see it arrive."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from conftest import SCREENSHOTS, VIEWPORTS, Desk
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+TIMEOUT = 20_000
+
+
+def open_page(
+    browser: Any, desk: Desk, agent: str, path: str = "", size: str = "laptop"
+) -> tuple[Page, list[str]]:
+    width, height = VIEWPORTS[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{desk.url}/{path}?agent={agent}")
+    settle(page)
+    expect(page.get_by_text(f"Working as {agent}")).to_be_visible()
+    return page, dialogs
+
+
+def settle(page: Page) -> None:
+    """Wait until Streamlit has finished the current run (the status widget disappears)."""
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
+
+
+def shoot(page: Page, name: str) -> None:
+    for size, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(400)
+        settle(page)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}-{width}x{height}.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+
+
+def card(page: Page, text: str) -> Any:
+    return page.locator('[class*="st-key-desk-card-"]').filter(has_text=text).first
+
+
+def test_filter_claim_answer_with_template_reaches_x(browser: Any, desk: Desk) -> None:
+    page, dialogs = open_page(browser, desk, "Ana")
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    shoot(page, "queue")
+    # Hostile names and texts are shown as text, invisible characters revealed, nothing executed.
+    expect(page.get_by_text("⟨U+202E⟩evil<img src=x onerror=alert(1)>").first).to_be_visible()
+    expect(
+        page.get_by_text("[click me](javascript:alert(1)) <script>alert(2)</script>", exact=False)
+    ).to_be_visible()
+    assert page.locator('a[href^="javascript"]').count() == 0
+    search = page.get_by_label("Search text")
+    search.fill("phones dead")
+    search.press("Enter")
+    settle(page)
+    expect(page.get_by_text(re.compile(r"^1 mentions"))).to_be_visible()
+    expect(page.get_by_text("WHY are my phones dead again?? fix it", exact=False)).to_be_visible()
+    card(page, "phones dead").get_by_role("button", name="Open").click()
+    settle(page)
+    expect(page.get_by_role("heading", name="Conversation")).to_be_visible()
+    expect(page.get_by_text("You are replying", exact=False)).to_be_visible()
+    page.get_by_label("Canned reply").click()
+    page.get_by_role("option", name="Acknowledge outage").click()
+    settle(page)
+    draft = page.get_by_label("Your reply")
+    expect(draft).to_have_value(re.compile(r"^Hi Ana, we're sorry: DNS outage"))
+    expect(page.get_by_text(re.compile(r"\d+ / 280 characters"))).to_be_visible()
+    shoot(page, "conversation")
+    page.get_by_role("button", name="Send reply").click()
+    settle(page)
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    expect(page.get_by_text("Answered by Ana", exact=False)).to_be_visible()
+    posted = [
+        p
+        for p in desk.nets.x.posted
+        if p.get("in_reply_to_tweet_id") == desk.mentions["x_angry"]
+        or p.get("in_reply_to") == desk.mentions["x_angry"]
+    ]
+    assert len(posted) == 1, desk.nets.x.posted
+    assert posted[0]["text"].startswith("Hi Ana, we're sorry: DNS outage")
+    assert dialogs == []
+    page.context.close()
+
+
+def test_two_agents_cannot_answer_the_same_mention(browser: Any, desk: Desk) -> None:
+    ana, _ = open_page(browser, desk, "Ana")
+    ben, _ = open_page(browser, desk, "Ben")
+    for page in (ana, ben):
+        page.get_by_label("Search text").fill("no dial tone")
+        page.get_by_label("Search text").press("Enter")
+        settle(page)
+    card(ana, "outage number 3").get_by_role("button", name="Open").click()
+    settle(ana)
+    expect(ana.get_by_text("You are replying", exact=False)).to_be_visible()
+    ben.reload()
+    settle(ben)
+    ben.get_by_label("Search text").fill("outage number 3")
+    ben.get_by_label("Search text").press("Enter")
+    settle(ben)
+    expect(card(ben, "outage number 3").get_by_text("Ana is replying")).to_be_visible()
+    card(ben, "outage number 3").get_by_role("button", name="View").click()
+    settle(ben)
+    expect(ben.get_by_text("Ana is replying to this mention; you cannot send to it.").first).to_be_visible()
+    assert ben.get_by_role("button", name="Send reply").count() == 0
+    before = len(desk.nets.x.posted)
+    ana.get_by_label("Your reply").fill("Hi, we're on it — sorry for the trouble.")
+    ana.get_by_role("button", name="Send reply").click()
+    settle(ana)
+    expect(ana.get_by_text("Reply sent.")).to_be_visible()
+    ben.reload()
+    settle(ben)
+    expect(ben.get_by_text("Answered by Ana", exact=False)).to_be_visible()
+    assert ben.get_by_role("button", name="Send reply").count() == 0
+    assert len(desk.nets.x.posted) == before + 1
+    ana.context.close()
+    ben.context.close()
+
+
+def test_keyboard_failed_send_keeps_draft_then_sends_to_facebook(browser: Any, desk: Desk) -> None:
+    page, _ = open_page(browser, desk, "Ben")
+    page.get_by_label("Search text").fill("office phones")
+    page.get_by_label("Search text").press("Enter")
+    settle(page)
+    card(page, "office phones").get_by_role("button", name="Open").click()
+    settle(page)
+    desk.nets.graph.faults.inject("permission", path="/v*/*/comments", times=1)
+    draft = page.get_by_label("Your reply")
+    draft.click()
+    draft.type("Hi Fiona, sorry about this. Engineers are fixing DNS now.")
+    draft.press("Control+Enter")  # applies the text: count and preview update
+    settle(page)
+    expect(page.get_by_text(re.compile(r"\d+ / 8000 characters"))).to_be_visible()
+    page.keyboard.press("Alt+s")  # the Send shortcut
+    settle(page)
+    expect(page.get_by_text("Not sent", exact=False).first).to_be_visible()
+    expect(page.get_by_label("Your reply")).to_have_value(
+        "Hi Fiona, sorry about this. Engineers are fixing DNS now."
+    )
+    assert desk.nets.graph.posted == []
+    page.keyboard.press("Alt+s")
+    settle(page)
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    assert [p["message"] for p in desk.nets.graph.posted] == [
+        "Hi Fiona, sorry about this. Engineers are fixing DNS now."
+    ]
+    page.keyboard.press("Alt+n")  # next mention, by keyboard: the search still narrows the view
+    settle(page)
+    expect(page.get_by_text("Nothing left to pick up in this view.")).to_be_visible()
+    page.get_by_role("link", name="Queue").click()
+    settle(page)
+    page.get_by_label("Search text").fill("")
+    page.get_by_label("Search text").press("Enter")
+    settle(page)
+    page.keyboard.press("Alt+n")
+    settle(page)
+    expect(page.get_by_role("heading", name="Conversation")).to_be_visible()
+    expect(page.get_by_text("You are replying", exact=False)).to_be_visible()
+    page.context.close()
+
+
+def test_analytics_and_settings_render(browser: Any, desk: Desk) -> None:
+    page, _ = open_page(browser, desk, "Lee", path="analytics")
+    expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
+    expect(page.get_by_text("First response, median")).to_be_visible()
+    shoot(page, "analytics")
+    page.goto(f"{desk.url}/settings?agent=Lee")
+    settle(page)
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    shoot(page, "settings")
+    page.context.close()
