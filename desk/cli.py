@@ -102,6 +102,23 @@ def demo(
     run_demo(port=port, speed=speed, reset=reset)
 
 
+@app.command("sandbox")
+def sandbox(
+    x_port: Annotated[int, typer.Option("--x-port", help="Port of the X API stand-in.")] = 8701,
+    graph_port: Annotated[int, typer.Option("--graph-port", help="Port of the Graph API stand-in.")] = 8702,
+    speed: Annotated[float, typer.Option(help="Incident seconds per real second (inf: all at once).")] = 60.0,
+    incident: Annotated[str, typer.Option(help="demo (the bundled incident) or none (empty networks).")] = "demo",
+) -> None:
+    """Run the X and Graph API stand-ins in the foreground and print the DESK_* settings to use them."""
+    from desk.sandbox import serve_forever
+
+    if incident not in ("demo", "none"):
+        fail("--incident must be demo or none.")
+    if not speed > 0:
+        fail("--speed must be a positive number.")
+    serve_forever(x_port=x_port, graph_port=graph_port, speed=speed, incident=None if incident == "none" else "demo")
+
+
 def _plain_error(exc: Exception) -> str:
     from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError, OperationalError

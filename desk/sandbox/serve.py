@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import threading
 from collections.abc import Callable
 from typing import Literal
@@ -45,7 +46,7 @@ def serve_forever(
         echo(f"Incident: {incident or 'none'} ({pace})")
         echo("Point a desk at it with:")
         for key, value in nets.env().items():
-            echo(f"export {key}={value}")
+            echo(f"export {key}={shlex.quote(value)}")
         echo("Control: GET /_sandbox/state, POST /_sandbox/faults on either server. Ctrl-C stops.")
         while not stop.wait(0.5):
             pass
