@@ -18,3 +18,13 @@ def app(agent: str | None = "Ana", page: str | None = None, **state: object):  #
     if page:
         at.switch_page(page)
     return at
+
+
+def page(name: str, agent: str | None = "Ana"):  # type: ignore[no-untyped-def]
+    """One page's ``render()`` on its own (no navigation), as ``agent``."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(f"from desk.ui.views.{name} import render\nrender()\n", default_timeout=30)
+    if agent:
+        at.session_state["desk.agent"] = agent
+    return at

@@ -14,6 +14,7 @@ from desk.domain import Mention, MetricReading, Platform, PostedReply
 from desk.errors import DeskError
 from desk.store.engine import transaction
 from desk.store.schema import AuthorRow, MentionRow, TriageRow
+from desk.store.types import utcnow
 
 _ids = itertools.count(1000)
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -60,7 +61,7 @@ def add_mention(
             kind="tweet" if platform == "x" else "comment",
             author_id=author_id,
             text=text,
-            created_at=created_at or NOW - timedelta(minutes=5),
+            created_at=created_at or utcnow() - timedelta(minutes=5),
             status=status,
             raw={},
             parent_external_id=parent_external_id,

@@ -108,11 +108,11 @@ def render() -> None:
                     tooltip=["bucket:T", "platform:N", "open:Q"],
                 )
                 .properties(height=240),
-                use_container_width=True,
+                width="stretch",
             )
         _download(over, "backlog over time")
     with right:
-        st.dataframe(backlog, hide_index=True, use_container_width=True)
+        st.dataframe(backlog, hide_index=True, width="stretch")
         _download(backlog, "backlog now")
 
     st.subheader("First-response time")
@@ -130,14 +130,14 @@ def render() -> None:
                     color="platform:N",
                 )
                 .properties(height=240),
-                use_container_width=True,
+                width="stretch",
             )
         _download(responses, "first responses")
     with right:
         st.dataframe(
             summary,
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             column_config={
                 "median_minutes": st.column_config.NumberColumn("median (min)", format="%.1f"),
                 "p90_minutes": st.column_config.NumberColumn("p90 (min)", format="%.1f"),
@@ -161,7 +161,7 @@ def render() -> None:
                 tooltip=["agent:N", "outcome:N", "count:Q"],
             )
             .properties(height=max(120, 30 * len(agents))),
-            use_container_width=True,
+            width="stretch",
         )
     _download(agents, "responses per agent")
 
@@ -181,6 +181,6 @@ def render() -> None:
                 tooltip=["bucket:T", "item_kind:N", "metric:N", "value:Q"],
             )
             .properties(height=260),
-            use_container_width=True,
+            width="stretch",
         )
     _download(reach, "reach over time")

@@ -201,12 +201,21 @@ def _listing() -> None:
     for row in result.rows:
         _card(row, me, now)
     pager = st.columns([1, 1, 4])
-    if pager[0].button("← Previous", disabled=result.page <= 1, key="desk.queue.prev"):
-        state.set_queue_page(result.page - 1)
-        st.rerun(scope="fragment")
-    if pager[1].button("Next page →", disabled=result.page >= result.pages, key="desk.queue.next_page"):
-        state.set_queue_page(result.page + 1)
-        st.rerun(scope="fragment")
+    # Callbacks, not reruns: a click inside a fragment reruns only the fragment.
+    pager[0].button(
+        "← Previous",
+        disabled=result.page <= 1,
+        key="desk.queue.prev",
+        on_click=state.set_queue_page,
+        args=(result.page - 1,),
+    )
+    pager[1].button(
+        "Next page →",
+        disabled=result.page >= result.pages,
+        key="desk.queue.next_page",
+        on_click=state.set_queue_page,
+        args=(result.page + 1,),
+    )
 
 
 def _card(row: QueueRow, me: str | None, now) -> None:  # type: ignore[no-untyped-def]
@@ -226,5 +235,5 @@ def _card(row: QueueRow, me: str | None, now) -> None:  # type: ignore[no-untype
         )
         widgets.network_text(row.text)
         label = "Open" if row.claimed_by in (None, me) else "View"
-        if head[1].button(label, key=f"desk.queue.open.{row.mention_id}", use_container_width=True):
+        if head[1].button(label, key=f"desk.queue.open.{row.mention_id}", width="stretch"):
             open_mention(row.mention_id)

@@ -153,7 +153,7 @@ def _team(engine: Engine, me: str | None) -> None:
         st.dataframe(
             [{"name": m.name, "role": m.role, "active": m.active} for m in members],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     with st.form("desk.settings.member", clear_on_submit=True):
         cols = st.columns([3, 1, 1])
