@@ -628,7 +628,7 @@ class GraphApi:
             for p in self.net.posts_newest_first(kind)
             if (since is None or p.created >= since) and (until is None or p.created <= until)
         ]
-        keys = [(-float(int(p.created)), _neg_id(p.id)) for p in posts]  # ascending = newest first
+        keys = [(-_ms(p.created), _neg_id(p.id)) for p in posts]  # ascending = newest first
         return self._page(
             ctx,
             posts,
@@ -665,9 +665,9 @@ class GraphApi:
             items = items[::-1]
         keys = [
             (
-                (-float(int(c.created)), _neg_id(c.id))
+                (-_ms(c.created), _neg_id(c.id))
                 if descending
-                else (float(int(c.created)), _pos_id(c.id))
+                else (_ms(c.created), _pos_id(c.id))
             )
             for c in items
         ]
