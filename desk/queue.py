@@ -130,6 +130,7 @@ class QueuePage:
     page: int  # 1-based
     page_size: int
     generated_at: datetime = field(default_factory=utcnow)
+    total_exact: bool = True  # False when the count stopped at COUNT_CAP
 
     @property
     def pages(self) -> int:
@@ -167,18 +168,73 @@ def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _base(columns: list, flt: QueueFilter, now: datetime) -> Select:  # type: ignore[type-arg]
-    query = (
-        select(*columns)
-        .select_from(MentionRow)
-        .outerjoin(TriageRow, TriageRow.mention_id == MentionRow.id)
-        .outerjoin(AuthorRow, AuthorRow.id == MentionRow.author_id)
-        .outerjoin(Claim, Claim.mention_id == MentionRow.id)
-        .where(MentionRow.is_own.is_(False))
+def _needs(flt: QueueFilter) -> tuple[bool, bool, bool]:
+    """Which joined tables the filter reads: (triage, authors, claims)."""
+    return (
+        bool(flt.sentiments or flt.angry_only or flt.questions_only),
+        bool(flt.author.strip()),
+        bool(flt.claimed_by),
     )
+
+
+def _base(columns: list, flt: QueueFilter, now: datetime, *, triage: str = "outer") -> Select:  # type: ignore[type-arg]
+    """Mentions matching ``flt``, joined only to what the filter or ``columns`` need.
+
+    ``triage`` is "outer" (all mentions), "inner" (triaged only: the priority index can
+    drive the ordering) or "none" (untriaged only).
+    """
+    _, wants_author, wants_claim = _needs(flt)
+    query = select(*columns).select_from(MentionRow)
+    if triage == "inner":
+        query = query.join(TriageRow, TriageRow.mention_id == MentionRow.id)
+    else:
+        query = query.outerjoin(TriageRow, TriageRow.mention_id == MentionRow.id)
+        if triage == "none":
+            query = query.where(TriageRow.mention_id.is_(None))
+    if wants_author:
+        query = query.outerjoin(AuthorRow, AuthorRow.id == MentionRow.author_id)
+    if wants_claim:
+        query = query.outerjoin(Claim, Claim.mention_id == MentionRow.id)
+    query = query.where(MentionRow.is_own.is_(False))
     for cond in _conditions(flt, now):
         query = query.where(cond)
     return query
+
+
+COUNT_CAP = 10_000
+
+
+def _page_ids(session, flt: QueueFilter, now: datetime, offset: int, limit: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Ids of one page in queue order: triaged by priority (walking the priority index), then untriaged
+    oldest first. Two queries instead of one ``NULLS LAST`` sort, so no page sorts the whole table."""
+    triaged = list(
+        session.scalars(
+            _base([MentionRow.id], flt, now, triage="inner")
+            # Exactly the reverse order of the (priority, mention_id) index, so the database walks the index
+            # and stops after one page; sorting ties by created_at instead would sort every open mention.
+            .order_by(TriageRow.priority.desc(), TriageRow.mention_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    needs_triage, _, _ = _needs(flt)
+    if len(triaged) == limit or needs_triage:
+        return triaged
+    triaged_total = (
+        session.scalar(
+            select(func.count()).select_from(_base([MentionRow.id], flt, now, triage="inner").subquery())
+        )
+        or 0
+    )
+    untriaged = list(
+        session.scalars(
+            _base([MentionRow.id], flt, now, triage="none")
+            .order_by(MentionRow.created_at.asc(), MentionRow.id.asc())
+            .limit(limit - len(triaged))
+            .offset(max(0, offset - triaged_total))
+        )
+    )
+    return triaged + untriaged
 
 
 def list_queue(
@@ -189,7 +245,11 @@ def list_queue(
     page_size: int = 20,
     now: datetime | None = None,
 ) -> QueuePage:
-    """One page of the queue, highest priority first, with the total count for the pager."""
+    """One page of the queue, highest priority first, with the count for the pager.
+
+    The count stops at ``COUNT_CAP`` (``total_exact`` is then False): counting every
+    one of 100,000 matching rows on each refresh would cost more than the page itself.
+    """
     flt = (flt or QueueFilter()).checked()
     now = now or utcnow()
     if page_size < 1 or page_size > 500:
@@ -219,18 +279,23 @@ def list_queue(
         Claim.last_active_at,
     ]
     with transaction(engine) as session:
-        total = session.scalar(_base([func.count()], flt, now)) or 0
+        capped = _base([MentionRow.id], flt, now).limit(COUNT_CAP + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
+        exact = total <= COUNT_CAP
+        total = min(total, COUNT_CAP)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
+        ids = _page_ids(session, flt, now, (page - 1) * page_size, page_size)
         query = (
-            _base(columns, flt, now)
-            .order_by(
-                TriageRow.priority.desc().nulls_last(), MentionRow.created_at.asc(), MentionRow.id.asc()
-            )
-            .limit(page_size)
-            .offset((page - 1) * page_size)
+            select(*columns)
+            .select_from(MentionRow)
+            .outerjoin(TriageRow, TriageRow.mention_id == MentionRow.id)
+            .outerjoin(AuthorRow, AuthorRow.id == MentionRow.author_id)
+            .outerjoin(Claim, Claim.mention_id == MentionRow.id)
+            .where(MentionRow.id.in_(ids))
         )
-        raw = session.execute(query).all()
+        position = {mention_id: n for n, mention_id in enumerate(ids)}
+        raw = sorted(session.execute(query).all(), key=lambda r: position[r.id]) if ids else []
         author_ids = {r.author_id for r in raw if r.author_id is not None}
         answered = _sent_replies_per_author(session, author_ids)
     rows = []
@@ -263,7 +328,9 @@ def list_queue(
                 else 0,
             )
         )
-    return QueuePage(rows=rows, total=total, page=page, page_size=page_size, generated_at=now)
+    return QueuePage(
+        rows=rows, total=total, page=page, page_size=page_size, generated_at=now, total_exact=exact
+    )
 
 
 def _incident_start(session) -> datetime | None:  # type: ignore[no-untyped-def]
@@ -328,19 +395,7 @@ def next_mention(
     skip: set[int] = set(exclude)
     for _ in range(attempts):
         with transaction(engine) as session:
-            query = _base([MentionRow.id], flt, now).where(
-                or_(Claim.mention_id.is_(None), Claim.agent == agent, Claim.last_active_at < fresh_after)
-            )
-            if skip:
-                query = query.where(MentionRow.id.not_in(skip))
-            candidate = session.scalar(
-                query.order_by(
-                    (Claim.agent == agent).desc().nulls_last(),
-                    TriageRow.priority.desc().nulls_last(),
-                    MentionRow.created_at.asc(),
-                    MentionRow.id.asc(),
-                ).limit(1)
-            )
+            candidate = _next_candidate(session, flt, now, agent, fresh_after, skip)
         if candidate is None:
             return None
         try:
@@ -348,6 +403,36 @@ def next_mention(
             return candidate
         except Fatal:
             skip.add(candidate)  # someone was faster; try the next one
+    return None
+
+
+def _next_candidate(
+    session,
+    flt: QueueFilter,
+    now: datetime,
+    agent: str,  # type: ignore[no-untyped-def]
+    fresh_after: datetime,
+    skip: set[int],
+) -> int | None:
+    """The first mention in queue order this agent may take: their own claims first, then free ones."""
+    _, _, joined_claims = _needs(flt)
+    for mine in (True, False):
+        for triage in ("inner", "none"):
+            query = _base([MentionRow.id], flt, now, triage=triage)
+            if not joined_claims:
+                query = query.outerjoin(Claim, Claim.mention_id == MentionRow.id)
+            if mine:
+                query = query.where(Claim.agent == agent, Claim.last_active_at >= fresh_after)
+            else:
+                query = query.where(or_(Claim.mention_id.is_(None), Claim.last_active_at < fresh_after))
+            if skip:
+                query = query.where(MentionRow.id.not_in(skip))
+            order = [MentionRow.created_at.asc(), MentionRow.id.asc()]
+            if triage == "inner":
+                order = [TriageRow.priority.desc(), TriageRow.mention_id.desc()]
+            found = session.scalar(query.order_by(*order).limit(1))
+            if found is not None:
+                return int(found)
     return None
 
 

@@ -142,3 +142,20 @@ def test_team_notes_incidents(engine: Engine) -> None:
         open_incident(engine, "x", status_url="javascript:alert(1)")
     resolve_incident(engine, inc.id)
     assert current_incident(engine) is None
+
+
+def test_untriaged_follow_triaged_across_pages_and_count_is_capped(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import desk.queue as queue_module
+
+    triaged = [add_mention(engine, f"t{i}", priority=i, handle=f"t{i}") for i in range(3)]
+    untriaged = [
+        add_mention(
+            engine, f"u{i}", sentiment=None, handle=f"u{i}", created_at=NOW - timedelta(minutes=10 - i)
+        )
+        for i in range(3)
+    ]
+    order = [r.mention_id for p in (1, 2, 3) for r in list_queue(engine, page=p, page_size=2, now=NOW).rows]
+    assert order == triaged[::-1] + untriaged
+    monkeypatch.setattr(queue_module, "COUNT_CAP", 4)
+    capped = list_queue(engine, page=1, page_size=2, now=NOW)
+    assert (capped.total, capped.total_exact, capped.pages) == (4, False, 2)

@@ -192,8 +192,9 @@ def _listing() -> None:
         return
     state.set_queue_page(result.page)
     now = utcnow()
+    plus = "" if result.total_exact else "+"
     st.caption(
-        f"{result.total:,} mentions · page {result.page} of {result.pages} · updated "
+        f"{result.total:,}{plus} mentions · page {result.page} of {result.pages}{plus} · updated "
         f"{now.strftime('%H:%M:%S')} UTC (refreshes every {REFRESH_SECONDS} s)"
     )
     if not result.rows:
