@@ -120,6 +120,7 @@ class XNetwork:
         self._posted: list[dict[str, Any]] = []
         self._live_ids = SnowflakeIds(worker=7)
         self._scheduled_ids = SnowflakeIds(worker=5)
+        self._dated_ids = SnowflakeIds(worker=6)
         self._seq = 0
         self.add_user(desk_user_id, desk_username, desk_name, followers_count=desk_followers)
 
@@ -167,7 +168,14 @@ class XNetwork:
         """Add a post visible at once (tests); returns it as a v2 tweet dict with every field."""
         created = _as_epoch(created_at, time.time())
         with self.lock:
-            tweet_id = str(id) if id is not None else self._live_ids.for_time(created)
+            if id is not None:
+                tweet_id = str(id)
+            elif created_at is None:
+                tweet_id = self._live_ids.for_time(created)
+            else:
+                # An explicit timestamp gets the id X would have given it then (ids are time-ordered).
+                self._seq += 1
+                tweet_id = self._dated_ids.unordered_for_time(created, self._seq)
             tweet = self._make(
                 tweet_id,
                 text,
