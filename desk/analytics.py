@@ -98,7 +98,7 @@ def backlog_now(engine: Engine) -> pd.DataFrame:
 def backlog_over_time(
     engine: Engine, *, since: datetime, until: datetime | None = None, freq: str = "h"
 ) -> pd.DataFrame:
-    """Columns: bucket (end of bucket), platform, open — mentions received and not yet handled at that time."""
+    """Columns: bucket (its end), platform, open — mentions received and not yet handled by then."""
     until = until or utcnow()
     with transaction(engine) as session:
         rows = session.execute(
@@ -128,7 +128,7 @@ def backlog_over_time(
 def first_responses(
     engine: Engine, *, since: datetime | None = None, until: datetime | None = None
 ) -> pd.DataFrame:
-    """Columns: mention_id, platform, agent, created_at, first_reply_at, minutes — one row per answered mention."""
+    """Columns: mention_id, platform, agent, created_at, first_reply_at, minutes; one row per answer."""
     first = (
         select(Reply.mention_id, func.min(Reply.sent_at).label("first_reply_at"))
         .where(Reply.status == "sent", Reply.sent_at.is_not(None))

@@ -367,7 +367,7 @@ def _sent_replies_per_author(
 def replies_to_author_during_incident(
     engine: Engine, author_id: int | None, *, other_than_mention: int | None = None
 ) -> int:
-    """Replies we sent to this person during the open incident, not counting those to ``other_than_mention``."""
+    """Replies sent to this person during the open incident, except those to ``other_than_mention``."""
     if author_id is None:
         return 0
     with transaction(engine) as session:

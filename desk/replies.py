@@ -73,7 +73,8 @@ def _refuse_if_blocked(session: Session, mention: MentionRow) -> None:
         if account.status == "posting_blocked":
             reason = f" ({account.status_message})" if account.status_message else ""
             raise Fatal(
-                f"Posting on {platform_name(mention.platform)} is blocked for now{reason}. Replies are paused; "
+                f"Posting on {platform_name(mention.platform)} is blocked for now{reason}. "
+                "Replies are paused; "
                 "a lead can allow posting again in Settings once the block has passed."
             )
 

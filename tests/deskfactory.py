@@ -1,4 +1,4 @@
-"""Rows for desk service, page and browser tests: mentions with authors and triage, inserted through the store."""
+"""Rows for service, page and browser tests: mentions with authors and triage, inserted via the store."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The desk's Streamlit pages. The only package that imports streamlit; every page is a thin view over desk services."""
+"""The desk's Streamlit pages: the only package importing streamlit; pages are thin views over services."""

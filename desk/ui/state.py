@@ -91,7 +91,7 @@ def template_key(mention_id: int) -> str:
 
 
 def reply_key(mention_id: int) -> str:
-    """The idempotency key of this session's reply to ``mention_id``: a retry reuses it, so it never posts twice."""
+    """Idempotency key of this session's reply to ``mention_id``: a retry reuses it, never posting twice."""
     key = REPLY_KEY.format(mention_id=mention_id)
     if not isinstance(st.session_state.get(key), str):
         st.session_state[key] = f"ui-{mention_id}-{uuid.uuid4().hex}"

@@ -14,27 +14,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "screenshots"
-CHROMIUM = os.environ.get("DESK_TEST_CHROMIUM", "/usr/bin/chromium")
-VIEWPORTS = {"laptop": (1366, 768), "monitor": (1920, 1080)}
+from deskbrowser import CHROMIUM, ROOT, SCREENSHOTS, Desk
 
 HOSTILE_NAME = "\u202eevil<img src=x onerror=alert(1)>"
 HOSTILE_TEXT = "[click me](javascript:alert(1)) <script>alert(2)</script> @NimbusVoice is it down\u200b?"
-
-
-@dataclass
-class Desk:
-    url: str
-    nets: Any
-    engine: Any
-    mentions: dict[str, str]  # label -> external id
 
 
 def _free_port() -> int:

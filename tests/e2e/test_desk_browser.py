@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import SCREENSHOTS, VIEWPORTS, Desk
+from deskbrowser import SCREENSHOTS, VIEWPORTS, Desk
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e

@@ -201,7 +201,8 @@ def _triage(engine: Engine, detail: MentionDetail, me: str | None) -> None:
         )
         waiting = -math.expm1(-detail.waiting_minutes() / p.WAITING_SCALE_MINUTES)
         st.caption(
-            f"Points: what the text says {100 * p.W_CONTENT * content:.0f} · reach {100 * p.W_REACH * reach:.0f} · "
+            f"Points: what the text says {100 * p.W_CONTENT * content:.0f} · "
+            f"reach {100 * p.W_REACH * reach:.0f} · "
             f"waiting {100 * p.W_WAITING * waiting:.0f} · the rest from engagement and repeat contact. "
             f"Sentiment {t.negative:.0%} negative / {t.neutral:.0%} neutral / {t.positive:.0%} positive; "
             f"emotion {t.emotion}; model {t.model_version}."

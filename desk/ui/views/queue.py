@@ -224,7 +224,8 @@ def _card(row: QueueRow, me: str | None, now) -> None:  # type: ignore[no-untype
         head = st.columns([5, 1])
         followers = f" · {row.followers:,} followers" if row.followers is not None else ""
         head[0].markdown(
-            f"**{widgets.platform_label(row.platform)}** · {widgets.md(handle_label(row.platform, row.handle, row.name))}"
+            f"**{widgets.platform_label(row.platform)}** · "
+            f"{widgets.md(handle_label(row.platform, row.handle, row.name))}"
             f"{followers} · waiting {widgets.age(row.waiting(now))} · "
             f"{widgets.triage_chips(row.sentiment, row.angry, row.question)} "
             f"{widgets.status_chip(row.status, row.claimed_by, row.handled_by, me)}"
