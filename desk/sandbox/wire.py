@@ -115,6 +115,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: Response) -> None:
+        try:
+            self._write(response)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout fired during a ``timeout`` fault): nobody to answer.
+            self.close_connection = True
+
+    def _write(self, response: Response) -> None:
         self.send_response_only(response.status)
         self.send_header("date", self.date_time_string())
         for name, value in response.headers.items():
