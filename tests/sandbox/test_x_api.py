@@ -7,10 +7,9 @@ import time
 import pytest
 import requests
 import tweepy
+from sandbox.conftest import add_customers, x_client
 
 from desk.sandbox import DEMO_CREDENTIALS, SandboxNetworks
-
-from sandbox.conftest import add_customers, x_client
 
 
 def test_get_me_is_the_desk_account_and_needs_user_context(nets: SandboxNetworks, x: tweepy.Client) -> None:

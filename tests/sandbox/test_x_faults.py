@@ -8,10 +8,10 @@ import time
 import pytest
 import requests
 import tweepy
+from sandbox.conftest import add_customers, x_client
 
 from desk.sandbox import SandboxNetworks
 from desk.sandbox.faults import FaultError
-from sandbox.conftest import add_customers, x_client
 
 MENTIONS = "/2/users/*/mentions"
 
