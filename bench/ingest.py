@@ -19,7 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Replace the script folder on the path with the project root (bench/ holds scripts, not modules).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from sqlalchemy import create_engine, text  # noqa: E402

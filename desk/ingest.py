@@ -97,7 +97,7 @@ def drain_stream(
             with transaction(engine) as s:
                 state = load_state(s, stream)
             for page in connector.fetch_pages(stream, state):
-                with transaction(engine) as s:
+                with transaction(engine, replayable=True) as s:
                     new = upsert_mentions(s, page.mentions, account_id=account_id, own_author_id=own_id)
                     save_state(s, stream, connector.platform, page.state, new)
                 result.new += new

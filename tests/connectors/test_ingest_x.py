@@ -19,7 +19,8 @@ HOSTILE = (
 )
 
 
-PAGING_FAULTS = {"repeat_cursor", "duplicate_item", "short_page"}
+# tweepy reads JSON whatever the content-type says, so a missing header is no error on X
+PAGING_FAULTS = {"repeat_cursor", "duplicate_item", "short_page", "no_content_type"}
 
 
 def add_mentions(nets, n: int, start: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
