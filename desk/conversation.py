@@ -61,7 +61,7 @@ class TriageReading:
 
 @dataclass(frozen=True)
 class ThreadItem:
-    role: str  # parent | earlier | this | later | ours
+    role: str  # parent | earlier | later (same author) | conversation (others) | this | ours
     platform: str
     who: str | None
     text: str
@@ -205,8 +205,10 @@ def _thread(session, row: MentionRow) -> list[ThreadItem]:  # type: ignore[no-un
             role = "parent"
         elif m.is_own:
             role = "ours"
-        else:
+        elif m.author_id is not None and m.author_id == row.author_id:
             role = "earlier" if m.created_at <= row.created_at else "later"
+        else:
+            role = "conversation"  # someone else in the same thread
         items.append(
             ThreadItem(
                 role, m.platform, (a.handle or a.name) if a else None, m.text, m.created_at, m.id, m.status

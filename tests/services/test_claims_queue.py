@@ -159,3 +159,32 @@ def test_untriaged_follow_triaged_across_pages_and_count_is_capped(engine: Engin
     monkeypatch.setattr(queue_module, "COUNT_CAP", 4)
     capped = list_queue(engine, page=1, page_size=2, now=NOW)
     assert (capped.total, capped.total_exact, capped.pages) == (4, False, 2)
+
+
+def test_conversation_thread_roles(engine: Engine) -> None:
+    from desk.conversation import mention_detail
+
+    add_mention(
+        engine, "Our post", handle="desk", external_id="p9", is_own=True, sentiment=None, conversation_id="p9"
+    )
+    add_mention(engine, "me first", handle="sam", conversation_id="p9", created_at=NOW - timedelta(minutes=9))
+    add_mention(
+        engine, "someone else", handle="kim", conversation_id="p9", created_at=NOW - timedelta(minutes=8)
+    )
+    this = add_mention(
+        engine,
+        "me again",
+        handle="sam",
+        parent_external_id="p9",
+        conversation_id="p9",
+        created_at=NOW - timedelta(minutes=7),
+    )
+    detail = mention_detail(engine, this, now=NOW)
+    roles = {item.text: item.role for item in detail.thread}
+    assert roles == {
+        "Our post": "parent",
+        "me first": "earlier",
+        "someone else": "conversation",
+        "me again": "this",
+    }
+    assert detail.author is not None and detail.author.mentions_total == 2

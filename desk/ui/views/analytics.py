@@ -16,6 +16,16 @@ from desk.ui import resources
 WINDOWS = ("This incident", "Last 24 hours", "Last 7 days", "Last 30 days")
 
 
+def _time_axis() -> alt.X:
+    """Time on a UTC scale with 24-hour labels (Vega's default is the browser's zone and a 12-hour clock)."""
+    return alt.X(
+        "bucket:T",
+        title="time (UTC)",
+        scale=alt.Scale(type="utc"),
+        axis=alt.Axis(format="%d %b %H:%M", labelAngle=0),
+    )
+
+
 def _window(choice: str, now: datetime) -> datetime:
     if choice == "This incident":
         incident = current_incident(resources.engine())
@@ -74,7 +84,7 @@ def render() -> None:
             alt.Chart(volume)
             .mark_bar()
             .encode(
-                x=alt.X("bucket:T", title="time (UTC)"),
+                x=_time_axis(),
                 y=alt.Y("sum(mentions):Q", title="mentions"),
                 color=alt.Color(
                     "sentiment:N",
@@ -86,7 +96,7 @@ def render() -> None:
                 column=alt.Column("platform:N", title=None),
                 tooltip=["bucket:T", "platform:N", "sentiment:N", "mentions:Q"],
             )
-            .properties(width=420, height=220)
+            .properties(width=330, height=220)
         )
         st.altair_chart(chart)
     _download(volume, "mentions over time")
@@ -102,7 +112,7 @@ def render() -> None:
                 alt.Chart(over)
                 .mark_line(point=True)
                 .encode(
-                    x=alt.X("bucket:T", title="time (UTC)"),
+                    x=_time_axis(),
                     y=alt.Y("open:Q", title="open mentions"),
                     color="platform:N",
                     tooltip=["bucket:T", "platform:N", "open:Q"],
@@ -174,7 +184,7 @@ def render() -> None:
             alt.Chart(reach)
             .mark_line(point=True)
             .encode(
-                x=alt.X("bucket:T", title="time (UTC)"),
+                x=_time_axis(),
                 y=alt.Y("value:Q", title="count"),
                 color="item_kind:N",
                 strokeDash="metric:N",

@@ -24,9 +24,10 @@ OPEN = ("new", "claimed")
 THREAD_REFRESH_SECONDS = 15
 ROLE_WORDS = {
     "parent": "Original post",
-    "earlier": "Earlier",
+    "earlier": "Earlier, same author",
     "this": "This mention",
-    "later": "Later",
+    "later": "Later, same author",
+    "conversation": "In this conversation",
     "ours": "Our reply",
 }
 
