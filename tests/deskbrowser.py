@@ -19,3 +19,5 @@ class Desk:
     nets: Any
     engine: Any
     mentions: dict[str, str]  # label -> external id
+    connectors: Any = None  # the desk's connectors, for ingesting more mentions during a test
+    settings: Any = None

@@ -89,7 +89,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         settings = Settings(
             database_url=url, **{k.removeprefix("DESK_").lower(): v for k, v in nets.env().items()}
         )
-        report = pull_all(engine, build_connectors(settings), settings=settings, sleep=lambda _s: None)
+        connectors = build_connectors(settings)
+        report = pull_all(engine, connectors, settings=settings, sleep=lambda _s: None)
         assert not report.errors, report.errors
         _triage_if_a_model_is_present(engine)
         port = _free_port()
@@ -130,7 +131,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         )
         try:
             _wait_until_serving(f"http://127.0.0.1:{port}/_stcore/health", proc)
-            yield Desk(f"http://127.0.0.1:{port}", nets, engine, ids)
+            yield Desk(f"http://127.0.0.1:{port}", nets, engine, ids, connectors, settings)
         finally:
             proc.terminate()
             try:

@@ -182,3 +182,26 @@ def test_analytics_and_settings_render(browser: Any, desk: Desk) -> None:
     expect(page.get_by_role("heading", name="Settings")).to_be_visible()
     shoot(page, "settings")
     page.context.close()
+
+
+def test_new_mentions_appear_without_reload_and_drafts_survive_refresh(browser: Any, desk: Desk) -> None:
+    from desk.ingest import pull_all
+
+    page, _ = open_page(browser, desk, "Ana")
+    desk.nets.x.add_user("9500", "late_lou", "Lou Late", followers_count=3)
+    desk.nets.x.add_tweet(f"@{desk.nets.x.desk_username} brand new complaint about voicemail", "9500")
+    pull_all(desk.engine, desk.connectors, settings=desk.settings, sleep=lambda _s: None)
+    # No reload: the queue's fragment refreshes itself every 10 s.
+    expect(page.get_by_text("brand new complaint about voicemail", exact=False)).to_be_visible(timeout=25_000)
+    card(page, "brand new complaint").get_by_role("button", name="Open").click()
+    settle(page)
+    draft = page.get_by_label("Your reply")
+    draft.click()
+    draft.type("Typing slowly, not applied yet")
+    stamp = page.get_by_text(re.compile(r"^Thread updated")).inner_text()
+    page.wait_for_timeout(17_000)  # the thread fragment refreshes every 15 s meanwhile
+    assert page.get_by_text(re.compile(r"^Thread updated")).inner_text() != stamp  # it did refresh
+    expect(draft).to_have_value("Typing slowly, not applied yet")
+    expect(draft).to_be_focused()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.context.close()

@@ -15,6 +15,7 @@ from desk.errors import DeskError
 from desk.incidents import current_incident
 from desk.notes import add_note
 from desk.replies import mark_done, platform_name, send_reply
+from desk.store.types import utcnow
 from desk.team import is_lead
 from desk.templates import count_for, first_name_of, handle_for_reply, list_templates
 from desk.templates import render as render_template
@@ -158,6 +159,9 @@ def _thread(mention_id: int) -> None:
         widgets.error_box(exc)
         return
     st.subheader("Thread")
+    st.caption(
+        f"Thread updated {utcnow().strftime('%H:%M:%S')} UTC (refreshes every {THREAD_REFRESH_SECONDS} s)"
+    )
     for item in detail.thread:
         this = item.role == "this"
         with st.container(border=True):
