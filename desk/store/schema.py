@@ -245,3 +245,15 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SavedQueueView(Base):
+    """A queue filter a team member saved under a name (the built-in views live in desk/queue.py)."""
+
+    __tablename__ = "saved_queue_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    filters: Mapped[Any] = mapped_column(JSONText)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
