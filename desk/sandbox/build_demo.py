@@ -40,7 +40,7 @@ OFF_TOPIC = re.compile(
     r"lax|jfk|dfw|ord|sfo|bos|iad|dca|phl|clt|ewr|lga|atl|den|mia|las|sea|pdx|aus|hou|"
     r"fleek|itinerary|pilot|club|lounge|voucher|fare|points|rewards|rapidrewards|seating|aa|service to|"
     r"destinations?|weather|storm|snow|hotel|upgrade|status match|fifa|game|games|nintendo|sony|obama|trump|"
-    r"romney|bernie|hillary|election|football|nfl|nba|tv|sw|late flight\w*|boston|avis|rental|in the air|a-list|"
+    r"romney|bernie|hillary|election|football|nfl|nba|tv|sw|late flight\w*|boston|avis|rental|in the air|a-list|"  # noqa: E501
     r"membership|counters?|arrived|cashier|dryer|boxing|twilight|episodes|download\w*|tesco|call of duty|pc|"
     r"printer|hp|paris|miami|fll|passengers?|oxgen|oxygen|companion|take off|ubereats|world at war|xboxhelp|"
     r"stores?|vouchers?|confirmation|open return|tag|fiancee'?s?|bill for a house)\b",
@@ -184,7 +184,7 @@ def gather(shared: Path) -> list[Source]:
 # Non-English and emoji-only texts, chosen by hand from twcs/sample.csv (tweet ids), addressee swapped.
 SPECIAL_TWCS = {
     "non_english": [
-        "@AmazonHelp 電話で対応してもらいましたが改良されませんでした。\n保証期間も過ぎてるので買い直しになるんでしょうね。",
+        "@AmazonHelp 電話で対応してもらいましたが改良されませんでした。\n保証期間も過ぎてるので買い直しになるんでしょうね。",  # noqa: E501
         "@AppleSupport epıl bana yardımcı olur musun telefon internet konusunda çok yakıyo napcaz ?",
         "@AskPlayStation Creí que lo había hecho. Ahora les vuelvo a escribir por privado.",
         "@AmazonHelp こちらこそありがとうございました。",
@@ -297,44 +297,44 @@ STATUS = [
     # offset, X text, Facebook text
     (
         720,
-        "We're aware some customers can't make or receive calls. We're investigating now and will update here "
+        "We're aware some customers can't make or receive calls. We're investigating now and will update here "  # noqa: E501
         "every 30-45 minutes. We're sorry for the disruption.",
-        "Service alert: some customers can't make or receive calls right now. Our engineers are investigating. "
+        "Service alert: some customers can't make or receive calls right now. Our engineers are investigating. "  # noqa: E501
         "We'll post updates here until it's fixed. We're sorry for the disruption.",
     ),
     (
         2400,
-        "Update: the problem is with DNS, the system that tells your phones where to find us. It has also taken "
+        "Update: the problem is with DNS, the system that tells your phones where to find us. It has also taken "  # noqa: E501
         "our status page offline, so updates will be here. Next update within 45 minutes.",
-        "Update: the cause is a DNS failure. That is also why our status page is offline, so please follow this "
+        "Update: the cause is a DNS failure. That is also why our status page is offline, so please follow this "  # noqa: E501
         "Page for updates. Calls may fail or drop. Next update within 45 minutes.",
     ),
     (
         5400,
-        "Update: we're moving to a backup DNS provider. Some phones will reconnect on their own over the next "
+        "Update: we're moving to a backup DNS provider. Some phones will reconnect on their own over the next "  # noqa: E501
         "hour. Please don't factory-reset your phones.",
-        "Update: we are switching to a backup DNS provider. Some phones will reconnect by themselves over the next "
+        "Update: we are switching to a backup DNS provider. Some phones will reconnect by themselves over the next "  # noqa: E501
         "hour. Please do not factory-reset your phones; it won't help and you'll lose your settings.",
     ),
     (
         9300,
         "Update: the backup DNS is rolling out region by region. East coast customers should see calls "
         "working again. West coast is next.",
-        "Update: the fix is rolling out region by region. Customers on the east coast should be able to call again. "
+        "Update: the fix is rolling out region by region. Customers on the east coast should be able to call again. "  # noqa: E501
         "The west coast is next. Thank you for your patience.",
     ),
     (
         FIX_AT,
         "Resolved: calling is restored for all customers. If your phone still says 'No service', restart it "
         "(unplug it for 10 seconds). The status page is back up. We're very sorry.",
-        "Resolved: calling is restored for everyone. If a phone still shows 'No service', restart it: unplug the "
-        "power for 10 seconds and plug it back in. Our status page is back online. We are very sorry for today.",
+        "Resolved: calling is restored for everyone. If a phone still shows 'No service', restart it: unplug the "  # noqa: E501
+        "power for 10 seconds and plug it back in. Our status page is back online. We are very sorry for today.",  # noqa: E501
     ),
     (
         15600,
         "We'll publish a full incident report within 5 business days, including what we're changing so "
         "DNS can't take calling down again.",
-        "We will publish a full incident report within 5 business days, including the changes we're making so this "
+        "We will publish a full incident report within 5 business days, including the changes we're making so this "  # noqa: E501
         "can't happen again. Thank you for sticking with us today.",
     ),
 ]

@@ -196,7 +196,7 @@ class GraphError(Exception):
 def unsupported(method: str, object_id: str) -> GraphError:
     return GraphError(
         100,
-        f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
+        f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, cannot be loaded due to "  # noqa: E501
         "missing permissions, or does not support this operation. Please read the Graph API documentation at "
         "https://developers.facebook.com/docs/graph-api",
         type_="GraphMethodException",
@@ -269,6 +269,10 @@ class GraphApi:
             "access-control-allow-origin": "*",
         }
         fault = self.net.faults.take("pre", request.method, request.path)
+        if fault is not None and fault.name == "timeout":
+            # A slow answer, not an error: a client whose timeout is shorter gives up first.
+            time.sleep(fault.params["seconds"])
+            fault = None
         if fault is not None:
             response = self._pre_fault(fault)
             response.headers = {**headers, **response.headers}
@@ -334,18 +338,13 @@ class GraphApi:
             )
         if name == "html_502":
             return Response.text(502, HTML_502, "text/html")
-        if name == "timeout":
-            time.sleep(p["seconds"])
-            return self._error(
-                GraphError(2, "Service temporarily unavailable", type_="FacebookApiException", transient=True)
-            )
         if name == "token_expired":
             now = datetime.now(UTC)
             fmt = "%A, %d-%b-%y %H:%M:%S PDT"
             pdt = timedelta(hours=-7)
             message = (
                 "Error validating access token: Session has expired on "
-                f"{(now + pdt - timedelta(hours=1)).strftime(fmt)}. The current time is {(now + pdt).strftime(fmt)}."
+                f"{(now + pdt - timedelta(hours=1)).strftime(fmt)}. The current time is {(now + pdt).strftime(fmt)}."  # noqa: E501
             )
             return self._with_auth_header(self._error(GraphError(190, message, subcode=463)), message)
         if name == "token_invalidated":
@@ -371,7 +370,7 @@ class GraphApi:
             return self._error(
                 GraphError(
                     368,
-                    "It looks like you were misusing this feature by going too fast. You’ve been blocked from "
+                    "It looks like you were misusing this feature by going too fast. You’ve been blocked from "  # noqa: E501
                     "using it.\n\nLearn more about blocks in the Help Center.",
                 )
             )
@@ -383,7 +382,7 @@ class GraphApi:
                     type_="FacebookApiException",
                     subcode=1455006,
                     user_title="Duplicate Status Update",
-                    user_msg="This status update is identical to the last one you posted. Try posting something "
+                    user_msg="This status update is identical to the last one you posted. Try posting something "  # noqa: E501
                     "different, or delete your previous update.",
                 )
             )
@@ -664,11 +663,7 @@ class GraphApi:
         if descending:
             items = items[::-1]
         keys = [
-            (
-                (-_ms(c.created), _neg_id(c.id))
-                if descending
-                else (_ms(c.created), _pos_id(c.id))
-            )
+            ((-_ms(c.created), _neg_id(c.id)) if descending else (_ms(c.created), _pos_id(c.id)))
             for c in items
         ]
         summary = None

@@ -149,7 +149,10 @@ class XApi:
             return control_response(request, self.net.faults, self.state, lambda: self.net.posted, JSON_X)
         self.net.log.add(request)
         fault = self.net.faults.take("pre", request.method, request.path)
-        if fault is not None:
+        if fault is not None and fault.name == "timeout":
+            # A slow answer, not an error: a client whose timeout is shorter gives up first.
+            time.sleep(fault.params["seconds"])
+        elif fault is not None:
             return self._pre_fault(fault)
         route = self._route(request)
         if route is None:
@@ -189,8 +192,8 @@ class XApi:
                     403,
                     {
                         "title": "Unsupported Authentication",
-                        "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
-                        "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+                        "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "  # noqa: E501
+                        "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",  # noqa: E501
                         "type": f"{PROBLEMS}/unsupported-authentication",
                         "status": 403,
                     },
@@ -269,18 +272,6 @@ class XApi:
             )
         if name == "html_502":
             return Response.text(502, HTML_502, "text/html")
-        if name == "timeout":
-            time.sleep(p["seconds"])
-            return Response.json(
-                503,
-                {
-                    "title": "Service Unavailable",
-                    "detail": "Service Unavailable",
-                    "type": "about:blank",
-                    "status": 503,
-                },
-                JSON_X,
-            )
         rate = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0"}
         if name == "rate_limit":
             return Response.json(
@@ -580,7 +571,7 @@ class XApi:
             raise invalid_request(
                 "query",
                 query,
-                "There were errors processing your request: Rules must be 512 characters or less (at position 1)",
+                "There were errors processing your request: Rules must be 512 characters or less (at position 1)",  # noqa: E501
             )
         try:
             matcher = compile_query(query, self.net)
@@ -652,7 +643,7 @@ class XApi:
                     errors.append(
                         {
                             "value": tweet.id,
-                            "detail": f"Sorry, you are not authorized to access '{field}' on the Tweet with ids {tweet.id}.",
+                            "detail": f"Sorry, you are not authorized to access '{field}' on the Tweet with ids {tweet.id}.",  # noqa: E501
                             "title": "Field Authorization Error",
                             "resource_type": "tweet",
                             "parameter": field,
@@ -770,7 +761,8 @@ _TOKEN_RE = re.compile(r'-?"[^"]*"|\S+')
 
 def compile_query(query: str, net: XNetwork) -> Callable[[Tweet], bool]:
     """Recent-search rules, simplified: every term must match (AND); ``-term`` excludes; ``"a phrase"``;
-    ``from:``, ``to:``, ``lang:``, ``is:reply``, ``is:retweet``, ``@user`` and ``#tag`` as on X. ``OR`` is refused."""
+    ``from:``, ``to:``, ``lang:``, ``is:reply``, ``is:retweet``, ``@user`` and ``#tag`` as on X.
+    ``OR`` and other operators are refused with a reason."""
     tests: list[tuple[bool, Callable[[Tweet], bool]]] = []
     for raw in _TOKEN_RE.findall(query):
         negate = raw.startswith("-") and len(raw) > 1

@@ -56,12 +56,15 @@ def x_client(nets: SandboxNetworks, *, timeout: float = 5.0, **overrides: str) -
     return client
 
 
-def graph_client(nets: SandboxNetworks, token: str | None = None, *, timeout: float = 5.0) -> facebook.GraphAPI:
+def graph_client(
+    nets: SandboxNetworks, token: str | None = None, *, timeout: float = 5.0
+) -> facebook.GraphAPI:
     session = requests.Session()
     session.trust_env = False
     session.mount("https://graph.facebook.com", RewriteAdapter(nets.graph_base_url, timeout))
-    graph = facebook.GraphAPI(access_token=token or DEMO_CREDENTIALS["fb_page_token"], timeout=timeout,
-                              session=session)
+    graph = facebook.GraphAPI(
+        access_token=token or DEMO_CREDENTIALS["fb_page_token"], timeout=timeout, session=session
+    )
     graph.version = "v19.0"  # facebook-sdk's constructor only accepts 2.8-3.1; setting it afterwards works
     return graph
 
@@ -86,12 +89,19 @@ def recorded(name: str) -> dict[str, Any]:
     return json.loads((RECORDED / name).read_text(encoding="utf-8"))
 
 
-def add_customers(nets: SandboxNetworks, n: int, *, text: str = "@NimbusVoice is it down for everyone? #{i}",
-                  start: float | None = None) -> list[str]:
+def add_customers(
+    nets: SandboxNetworks,
+    n: int,
+    *,
+    text: str = "@NimbusVoice is it down for everyone? #{i}",
+    start: float | None = None,
+) -> list[str]:
     """``n`` mentions by a handful of customers, oldest first; returns their ids."""
     import time
 
-    base = (start if start is not None else time.time() - n - 10)
+    base = start if start is not None else time.time() - n - 10
     for k in range(5):
-        nets.x.add_user(str(5000 + k), f"customer{k}", f"Customer {k}", followers_count=10 ** k)
-    return [nets.x.add_tweet(text.format(i=i), str(5000 + i % 5), created_at=base + i)["id"] for i in range(n)]
+        nets.x.add_user(str(5000 + k), f"customer{k}", f"Customer {k}", followers_count=10**k)
+    return [
+        nets.x.add_tweet(text.format(i=i), str(5000 + i % 5), created_at=base + i)["id"] for i in range(n)
+    ]

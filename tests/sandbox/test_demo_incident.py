@@ -7,10 +7,10 @@ import unicodedata
 
 import requests
 import tweepy
+from sandbox.conftest import graph_client, x_client
 
 from desk.sandbox import SandboxNetworks
 from desk.sandbox.demo import DEMO_DIR, load_incident, load_pool
-from sandbox.conftest import graph_client, x_client
 
 HOUR = 3600.0
 
@@ -33,7 +33,9 @@ def test_counts_spread_and_both_platforms() -> None:
     assert len(tweets) > 300 and len(comments) > 100 and visitor_posts
     offsets = sorted(t["offset"] for t in tweets)
     assert offsets[0] < 600 and offsets[-1] > 4.2 * HOUR
-    assert len([o for o in offsets if o < 600]) < len([o for o in offsets if HOUR <= o < HOUR + 600])  # a burst
+    assert len([o for o in offsets if o < 600]) < len(
+        [o for o in offsets if HOUR <= o < HOUR + 600]
+    )  # a burst
     fixed = incident["fixed_at_seconds"]
     after_fix = [t for t in tweets if t["offset"] >= fixed]
     assert sum(t["kind"] == "thanks" for t in after_fix) > len(after_fix) / 3
@@ -57,7 +59,8 @@ def test_texts_are_real_adapted_and_non_empty() -> None:
     emoji_only = [t for t in x_mentions if t["kind"] == "emoji_only"]
     assert emoji_only and all(
         all(not unicodedata.category(ch).startswith("L") for ch in t["text"].replace("@NimbusVoice", ""))
-        for t in emoji_only)
+        for t in emoji_only
+    )
 
 
 def test_hostile_items_are_present() -> None:
@@ -70,7 +73,9 @@ def test_hostile_items_are_present() -> None:
     assert any(len(t) >= 20_000 for t in texts)
     assert any(t.startswith("=cmd|' /C calc'!A0") for t in texts)
     assert any("javascript:" in t for t in texts)
-    names = [u["name"] for u in incident["x"]["users"]] + [c["from_name"] for c in incident["facebook"]["comments"]]
+    names = [u["name"] for u in incident["x"]["users"]] + [
+        c["from_name"] for c in incident["facebook"]["comments"]
+    ]
     assert any("<img" in n for n in names)
 
 
@@ -97,8 +102,11 @@ def test_pool_is_large_and_real() -> None:
 def test_everything_at_once_through_the_libraries() -> None:
     with SandboxNetworks.start(incident="demo", speed=float("inf")) as nets:
         client = x_client(nets)
-        walked = list(tweepy.Paginator(client.get_users_mentions, nets.x.desk_user_id, max_results=100,
-                                       tweet_fields=["created_at"]).flatten())
+        walked = list(
+            tweepy.Paginator(
+                client.get_users_mentions, nets.x.desk_user_id, max_results=100, tweet_fields=["created_at"]
+            ).flatten()
+        )
         incident = load_incident()
         assert len(walked) == sum(1 for t in incident["x"]["tweets"] if t["author"] != "@desk")
         stamps = [t.created_at.timestamp() for t in walked]
@@ -107,8 +115,10 @@ def test_everything_at_once_through_the_libraries() -> None:
         graph = graph_client(nets)
         feed = list(graph.get_all_connections(nets.graph.page_id, "feed", fields="id,from", limit=25))
         assert len(feed) == len(incident["facebook"]["posts"])
-        comments = sum(len(list(graph.get_all_connections(p["id"], "comments", filter="stream", limit=100)))
-                       for p in feed)
+        comments = sum(
+            len(list(graph.get_all_connections(p["id"], "comments", filter="stream", limit=100)))
+            for p in feed
+        )
         assert comments == len(incident["facebook"]["comments"])
 
 
@@ -122,7 +132,9 @@ def test_arrival_over_time_with_speed() -> None:
         later = client.get_users_mentions(nets.x.desk_user_id, max_results=100)
         assert later.meta["result_count"] > early_count
         if early_count:
-            fresh = client.get_users_mentions(nets.x.desk_user_id, since_id=early.meta["newest_id"], max_results=100)
+            fresh = client.get_users_mentions(
+                nets.x.desk_user_id, since_id=early.meta["newest_id"], max_results=100
+            )
             assert fresh.meta["result_count"] > 0
             assert all(int(t.id) > int(early.meta["newest_id"]) for t in fresh.data)
         state = requests.get(f"{nets.x_base_url}/_sandbox/state", timeout=5).json()
@@ -133,5 +145,7 @@ def test_start_offset_skips_ahead() -> None:
     with SandboxNetworks.start(incident="demo", speed=1.0, start_offset_seconds=2 * HOUR) as nets:
         counts = nets.x.counts()
         incident = load_incident()
-        expected = sum(1 for t in incident["x"]["tweets"] if t["author"] != "@desk" and t["offset"] <= 2 * HOUR)
+        expected = sum(
+            1 for t in incident["x"]["tweets"] if t["author"] != "@desk" and t["offset"] <= 2 * HOUR
+        )
         assert abs(counts["mentions_visible"] - expected) <= 1

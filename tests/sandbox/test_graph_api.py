@@ -13,8 +13,10 @@ from sandbox.conftest import graph_client
 
 from desk.sandbox import DEMO_CREDENTIALS, SandboxNetworks
 
-FEED_FIELDS = ("id,message,created_time,from,permalink_url,comments.summary(true).limit(0),"
-               "reactions.summary(true).limit(0),shares")
+FEED_FIELDS = (
+    "id,message,created_time,from,permalink_url,comments.summary(true).limit(0),"
+    "reactions.summary(true).limit(0),shares"
+)
 COMMENT_FIELDS = "id,from,message,created_time,parent,like_count,comment_count,permalink_url"
 
 
@@ -22,12 +24,18 @@ def seed(nets: SandboxNetworks, posts: int = 3, comments: int = 7) -> list[dict]
     out = []
     start = time.time() - 3600
     for p in range(posts):
-        post = nets.graph.add_post(f"Update {p}: calls are failing, we're on it.", by_page=True,
-                                   created_time=start + p * 600)
+        post = nets.graph.add_post(
+            f"Update {p}: calls are failing, we're on it.", by_page=True, created_time=start + p * 600
+        )
         out.append(post)
         for c in range(comments):
-            nets.graph.add_comment(post["id"], f"Still down ({p}.{c})", from_id=str(9000 + c),
-                                   from_name=f"Customer {c}", created_time=start + p * 600 + 10 + c)
+            nets.graph.add_comment(
+                post["id"],
+                f"Still down ({p}.{c})",
+                from_id=str(9000 + c),
+                from_name=f"Customer {c}",
+                created_time=start + p * 600 + 10 + c,
+            )
     return out
 
 
@@ -44,10 +52,14 @@ def test_feed_pages_to_the_end_newest_first(nets: SandboxNetworks, graph: facebo
     assert [p["id"] for p in first["data"]] == [visitor["id"], posts[6]["id"], posts[5]["id"]]
     item = first["data"][1]
     assert item["from"] == {"name": "Nimbus Voice", "id": nets.graph.page_id}
-    assert item["comments"] == {"data": [], "summary": {"order": "chronological", "total_count": 2,
-                                                        "can_comment": True}}
+    assert item["comments"] == {
+        "data": [],
+        "summary": {"order": "chronological", "total_count": 2, "can_comment": True},
+    }
     assert item["reactions"]["summary"]["viewer_reaction"] == "NONE"
-    assert item["created_time"].endswith("+0000") and item["permalink_url"].startswith("https://www.facebook.com/")
+    assert item["created_time"].endswith("+0000") and item["permalink_url"].startswith(
+        "https://www.facebook.com/"
+    )
     nxt = first["paging"]["next"]
     assert nxt.startswith(f"https://graph.facebook.com/v19.0/{nets.graph.page_id}/feed?access_token=")
     walked = list(graph.get_all_connections(nets.graph.page_id, "feed", fields="id", limit=3))
@@ -55,8 +67,13 @@ def test_feed_pages_to_the_end_newest_first(nets: SandboxNetworks, graph: facebo
     own = list(graph.get_all_connections(nets.graph.page_id, "posts", fields="id", limit=5))
     assert len(own) == 7
     visitors = graph.get_connections(nets.graph.page_id, "visitor_posts", fields="id,from,message")
-    assert visitors["data"] == [{"id": visitor["id"], "from": {"name": "Angry Visitor", "id": "8001"},
-                                 "message": "Your phones are dead AGAIN"}]
+    assert visitors["data"] == [
+        {
+            "id": visitor["id"],
+            "from": {"name": "Angry Visitor", "id": "8001"},
+            "message": "Your phones are dead AGAIN",
+        }
+    ]
 
 
 def test_last_page_has_no_next_but_keeps_cursors(nets: SandboxNetworks, graph: facebook.GraphAPI) -> None:
@@ -70,13 +87,25 @@ def test_last_page_has_no_next_but_keeps_cursors(nets: SandboxNetworks, graph: f
     assert "access_token=" in last["paging"]["previous"]
 
 
-def test_comments_stream_order_summary_and_moderator_fields(nets: SandboxNetworks, graph: facebook.GraphAPI) -> None:
+def test_comments_stream_order_summary_and_moderator_fields(
+    nets: SandboxNetworks, graph: facebook.GraphAPI
+) -> None:
     (post,) = seed(nets, posts=1, comments=12)
     top = graph.get_connections(post["id"], "comments")["data"]
-    reply = nets.graph.add_comment(post["id"], "same here", from_id="9100", from_name="Neighbour",
-                                   parent_id=top[0]["id"])
-    streamed = list(graph.get_all_connections(post["id"], "comments", filter="stream", order="chronological",
-                                              summary="true", fields=COMMENT_FIELDS, limit=5))
+    reply = nets.graph.add_comment(
+        post["id"], "same here", from_id="9100", from_name="Neighbour", parent_id=top[0]["id"]
+    )
+    streamed = list(
+        graph.get_all_connections(
+            post["id"],
+            "comments",
+            filter="stream",
+            order="chronological",
+            summary="true",
+            fields=COMMENT_FIELDS,
+            limit=5,
+        )
+    )
     assert len(streamed) == 13 and streamed[-1]["id"] == reply["id"]
     assert streamed[-1]["parent"]["id"] == top[0]["id"]
     assert streamed[0]["from"] == {"name": "Customer 0", "id": "9000"}
@@ -84,8 +113,9 @@ def test_comments_stream_order_summary_and_moderator_fields(nets: SandboxNetwork
     assert "comment_id=" in streamed[0]["permalink_url"]
     toplevel = graph.get_connections(post["id"], "comments", summary="true", limit=100)
     assert len(toplevel["data"]) == 12 and toplevel["summary"]["total_count"] == 12
-    newest = graph.get_connections(post["id"], "comments", filter="stream", order="reverse_chronological",
-                                   limit=2)
+    newest = graph.get_connections(
+        post["id"], "comments", filter="stream", order="reverse_chronological", limit=2
+    )
     assert [c["message"] for c in newest["data"]] == ["same here", "Still down (0.11)"]
     replies = graph.get_connections(top[0]["id"], "comments")
     assert [c["id"] for c in replies["data"]] == [reply["id"]]
@@ -102,8 +132,11 @@ def test_since_filters_comments_and_feed(nets: SandboxNetworks, graph: facebook.
     cut = int(time.time() - 3600 + 600)
     feed = graph.get_connections(nets.graph.page_id, "feed", since=str(cut))
     assert {p["id"] for p in feed["data"]} == {posts[1]["id"], posts[2]["id"]}
-    comments = graph.get_connections(posts[0]["id"], "comments", since=time.strftime(
-        "%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() - 3600 + 11)))
+    comments = graph.get_connections(
+        posts[0]["id"],
+        "comments",
+        since=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() - 3600 + 11)),
+    )
     assert [c["message"] for c in comments["data"]] == ["Still down (0.1)", "Still down (0.2)"]
 
 
@@ -126,7 +159,9 @@ def test_put_comment_replies_as_the_page(nets: SandboxNetworks, graph: facebook.
     assert on_post["id"].startswith(f"{obj}_") and on_comment["id"].startswith(f"{obj}_")
     posted = nets.graph.posted
     assert [(p["object_id"], p["message"]) for p in posted] == [
-        (post["id"], "We're on it, sorry!"), (comments[1]["id"], "Restart your phone please")]
+        (post["id"], "We're on it, sorry!"),
+        (comments[1]["id"], "Restart your phone please"),
+    ]
     reply = graph.get_object(on_comment["id"], fields="id,from,message,parent")
     assert reply["from"] == {"name": "Nimbus Voice", "id": nets.graph.page_id}
     assert reply["parent"]["id"] == comments[1]["id"]
@@ -139,9 +174,15 @@ def test_comment_create_can_return_fields(nets: SandboxNetworks) -> None:
     (post,) = seed(nets, posts=1, comments=0)
     session = requests.Session()
     session.trust_env = False
-    body = session.post(f"{nets.graph_base_url}/v19.0/{post['id']}/comments",
-                        data={"message": "hi", "fields": "id,message,permalink_url,created_time",
-                              "access_token": DEMO_CREDENTIALS["fb_page_token"]}, timeout=5).json()
+    body = session.post(
+        f"{nets.graph_base_url}/v19.0/{post['id']}/comments",
+        data={
+            "message": "hi",
+            "fields": "id,message,permalink_url,created_time",
+            "access_token": DEMO_CREDENTIALS["fb_page_token"],
+        },
+        timeout=5,
+    ).json()
     assert set(body) == {"id", "message", "permalink_url", "created_time"}
 
 
@@ -172,8 +213,11 @@ def test_wrong_or_missing_token(nets: SandboxNetworks) -> None:
 def test_usage_headers(nets: SandboxNetworks) -> None:
     session = requests.Session()
     session.trust_env = False
-    response = session.get(f"{nets.graph_base_url}/v21.0/me",
-                           params={"access_token": DEMO_CREDENTIALS["fb_page_token"]}, timeout=5)
+    response = session.get(
+        f"{nets.graph_base_url}/v21.0/me",
+        params={"access_token": DEMO_CREDENTIALS["fb_page_token"]},
+        timeout=5,
+    )
     usage = json.loads(response.headers["x-app-usage"])
     assert set(usage) == {"call_count", "total_cputime", "total_time"}
     assert "x-page-usage" in response.headers
@@ -189,7 +233,9 @@ def test_post_and_page_insights(nets: SandboxNetworks, graph: facebook.GraphAPI)
     assert views["period"] == "lifetime" and views["values"][0]["value"] > 0
     assert views["id"] == f"{post['id']}/insights/post_media_view/lifetime"
     assert by_name["post_total_media_view_unique"]["values"][0]["value"] <= views["values"][0]["value"]
-    page = graph.get_object(f"{nets.graph.page_id}/insights", metric="page_media_view,page_follows", period="day")
+    page = graph.get_object(
+        f"{nets.graph.page_id}/insights", metric="page_media_view,page_follows", period="day"
+    )
     assert {m["name"] for m in page["data"]} == {"page_media_view", "page_follows"}
     day = page["data"][0]["values"][0]
     assert day["end_time"].endswith("T07:00:00+0000") and isinstance(day["value"], int)
@@ -197,8 +243,9 @@ def test_post_and_page_insights(nets: SandboxNetworks, graph: facebook.GraphAPI)
 
 
 @pytest.mark.parametrize("metrics", ["post_impressions", "post_media_view,post_engaged_users"])
-def test_retired_insights_metric_fails_the_whole_request(nets: SandboxNetworks, graph: facebook.GraphAPI,
-                                                          metrics: str) -> None:
+def test_retired_insights_metric_fails_the_whole_request(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, metrics: str
+) -> None:
     (post,) = seed(nets, posts=1, comments=0)
     with pytest.raises(facebook.GraphAPIError) as err:
         graph.get_object(f"{post['id']}/insights", metric=metrics)

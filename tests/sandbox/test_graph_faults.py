@@ -19,26 +19,40 @@ COMMENTS = "/v*/*/comments"
 
 @pytest.fixture
 def post(nets: SandboxNetworks) -> dict:
-    created = nets.graph.add_post("Update: calls failing, on it.", by_page=True, created_time=time.time() - 600)
+    created = nets.graph.add_post(
+        "Update: calls failing, on it.", by_page=True, created_time=time.time() - 600
+    )
     for i in range(9):
-        nets.graph.add_comment(created["id"], f"down {i}", from_id=str(700 + i), from_name=f"P {i}",
-                               created_time=time.time() - 500 + i)
+        nets.graph.add_comment(
+            created["id"],
+            f"down {i}",
+            from_id=str(700 + i),
+            from_name=f"P {i}",
+            created_time=time.time() - 500 + i,
+        )
     return created
 
 
 def raw_get(nets: SandboxNetworks, path: str, **params: str) -> requests.Response:
     session = requests.Session()
     session.trust_env = False
-    return session.get(f"{nets.graph_base_url}{path}",
-                       params={"access_token": DEMO_CREDENTIALS["fb_page_token"], **params}, timeout=5)
+    return session.get(
+        f"{nets.graph_base_url}{path}",
+        params={"access_token": DEMO_CREDENTIALS["fb_page_token"], **params},
+        timeout=5,
+    )
 
 
-@pytest.mark.parametrize("fault, subcode, fixture_message", [
-    ("token_expired", 463, "Error validating access token: Session has expired on"),
-    ("token_invalidated", 466, "Error validating access token: The session was invalidated explicitly"),
-])
-def test_token_faults_are_190(nets: SandboxNetworks, graph: facebook.GraphAPI, fault: str, subcode: int,
-                              fixture_message: str) -> None:
+@pytest.mark.parametrize(
+    "fault, subcode, fixture_message",
+    [
+        ("token_expired", 463, "Error validating access token: Session has expired on"),
+        ("token_invalidated", 466, "Error validating access token: The session was invalidated explicitly"),
+    ],
+)
+def test_token_faults_are_190(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, fault: str, subcode: int, fixture_message: str
+) -> None:
     nets.graph.faults.inject(fault)
     with pytest.raises(facebook.GraphAPIError) as err:
         graph.get_object("me")
@@ -49,7 +63,9 @@ def test_token_faults_are_190(nets: SandboxNetworks, graph: facebook.GraphAPI, f
 
 
 @pytest.mark.parametrize("code", [4, 17, 32, 613])
-def test_throttle_codes_with_usage_near_100(nets: SandboxNetworks, graph: facebook.GraphAPI, code: int) -> None:
+def test_throttle_codes_with_usage_near_100(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, code: int
+) -> None:
     nets.graph.faults.inject("throttle", code=code, path="/v*/me", times=2)
     with pytest.raises(facebook.GraphAPIError) as err:
         graph.get_object("me")
@@ -119,7 +135,9 @@ def test_timeout_fires_the_client_timeout(nets: SandboxNetworks) -> None:
         graph_client(nets, timeout=0.3).get_object("me")
 
 
-def test_repeat_cursor_loops_a_naive_client(nets: SandboxNetworks, graph: facebook.GraphAPI, post: dict) -> None:
+def test_repeat_cursor_loops_a_naive_client(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, post: dict
+) -> None:
     nets.graph.faults.inject("repeat_cursor", path=COMMENTS, times=4)
     walked = []
     for comment in graph.get_all_connections(post["id"], "comments", limit=3):
@@ -128,18 +146,34 @@ def test_repeat_cursor_loops_a_naive_client(nets: SandboxNetworks, graph: facebo
             break
     # four answers point back at the cursor they were asked with: page 2 comes back five times
     assert walked == ["down 0", "down 1", "down 2"] + ["down 3", "down 4", "down 5"] * 5 + [
-        "down 6", "down 7", "down 8"]
+        "down 6",
+        "down 7",
+        "down 8",
+    ]
 
 
-def test_duplicate_item_repeats_previous_pages_last(nets: SandboxNetworks, graph: facebook.GraphAPI,
-                                                    post: dict) -> None:
+def test_duplicate_item_repeats_previous_pages_last(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, post: dict
+) -> None:
     nets.graph.faults.inject("duplicate_item", path=COMMENTS)
     walked = [c["message"] for c in graph.get_all_connections(post["id"], "comments", limit=3)]
-    assert walked == ["down 0", "down 1", "down 2", "down 2", "down 3", "down 4", "down 5", "down 6", "down 7",
-                      "down 8"]
+    assert walked == [
+        "down 0",
+        "down 1",
+        "down 2",
+        "down 2",
+        "down 3",
+        "down 4",
+        "down 5",
+        "down 6",
+        "down 7",
+        "down 8",
+    ]
 
 
-def test_short_page_then_an_empty_last_page(nets: SandboxNetworks, graph: facebook.GraphAPI, post: dict) -> None:
+def test_short_page_then_an_empty_last_page(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, post: dict
+) -> None:
     nets.graph.faults.inject("short_page", path=COMMENTS, times=3)
     pages = []
     args: dict = {"limit": 4}
@@ -150,11 +184,17 @@ def test_short_page_then_an_empty_last_page(nets: SandboxNetworks, graph: facebo
             break
         args = {"limit": 4, "after": parse_qs(urlsplit(page["paging"]["next"]).query)["after"][0]}
     # three pages hold half of the limit and still carry a next link; nothing is lost
-    assert pages == [["down 0", "down 1"], ["down 2", "down 3"], ["down 4", "down 5"], ["down 6", "down 7", "down 8"]]
+    assert pages == [
+        ["down 0", "down 1"],
+        ["down 2", "down 3"],
+        ["down 4", "down 5"],
+        ["down 6", "down 7", "down 8"],
+    ]
 
 
-def test_short_page_on_the_last_page_leads_to_an_empty_page(nets: SandboxNetworks, graph: facebook.GraphAPI,
-                                                            post: dict) -> None:
+def test_short_page_on_the_last_page_leads_to_an_empty_page(
+    nets: SandboxNetworks, graph: facebook.GraphAPI, post: dict
+) -> None:
     nets.graph.faults.inject("short_page", path=COMMENTS)
     first = graph.get_connections(post["id"], "comments", limit=50)
     assert len(first["data"]) == 9 and "next" in first["paging"]
@@ -167,8 +207,9 @@ def test_control_endpoints(nets: SandboxNetworks, graph: facebook.GraphAPI, post
     session = requests.Session()
     session.trust_env = False
     base = nets.graph_base_url
-    injected = session.post(f"{base}/_sandbox/faults", json={"fault": "throttle", "code": 32, "times": 1},
-                            timeout=5).json()
+    injected = session.post(
+        f"{base}/_sandbox/faults", json={"fault": "throttle", "code": 32, "times": 1}, timeout=5
+    ).json()
     assert injected["injected"]["code"] == 32
     with pytest.raises(facebook.GraphAPIError):
         graph.get_object("me")

@@ -22,12 +22,16 @@ def test_get_me_is_the_desk_account_and_needs_user_context(nets: SandboxNetworks
     assert "Application-Only is forbidden" in str(err.value)
 
 
-def test_mentions_page_newest_first_with_fields_and_expansions(nets: SandboxNetworks, x: tweepy.Client) -> None:
+def test_mentions_page_newest_first_with_fields_and_expansions(
+    nets: SandboxNetworks, x: tweepy.Client
+) -> None:
     ids = add_customers(nets, 12)
     page = x.get_users_mentions(
-        nets.x.desk_user_id, max_results=5,
+        nets.x.desk_user_id,
+        max_results=5,
         tweet_fields=["created_at", "public_metrics", "conversation_id", "lang", "author_id"],
-        expansions=["author_id"], user_fields=["public_metrics"],
+        expansions=["author_id"],
+        user_fields=["public_metrics"],
     )
     got = [t.id for t in page.data]
     assert got == [int(i) for i in reversed(ids[-5:])]
@@ -44,15 +48,21 @@ def test_only_requested_fields_come_back(nets: SandboxNetworks) -> None:
     add_customers(nets, 3)
     body = requests.get(
         f"{nets.x_base_url}/2/users/{nets.x.desk_user_id}/mentions",
-        headers={"Authorization": f"Bearer {DEMO_CREDENTIALS['x_bearer_token']}"}, timeout=5,
+        headers={"Authorization": f"Bearer {DEMO_CREDENTIALS['x_bearer_token']}"},
+        timeout=5,
     ).json()
     assert set(body["data"][0]) == {"id", "text", "edit_history_tweet_ids"}
     assert "includes" not in body
 
 
-def test_paginator_walks_every_mention_once_and_since_id_polls(nets: SandboxNetworks, x: tweepy.Client) -> None:
+def test_paginator_walks_every_mention_once_and_since_id_polls(
+    nets: SandboxNetworks, x: tweepy.Client
+) -> None:
     ids = add_customers(nets, 57)
-    walked = [str(t.id) for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=10).flatten()]
+    walked = [
+        str(t.id)
+        for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=10).flatten()
+    ]
     assert walked == list(reversed(ids))
     newest = walked[0]
     assert x.get_users_mentions(nets.x.desk_user_id, since_id=newest).data is None
@@ -96,7 +106,9 @@ def test_recent_search_matches_every_keyword(nets: SandboxNetworks, x: tweepy.Cl
 
 def test_search_pages_with_next_token(nets: SandboxNetworks, x: tweepy.Client) -> None:
     ids = add_customers(nets, 25)
-    walked = [str(t.id) for t in tweepy.Paginator(x.search_recent_tweets, "NimbusVoice", max_results=10).flatten()]
+    walked = [
+        str(t.id) for t in tweepy.Paginator(x.search_recent_tweets, "NimbusVoice", max_results=10).flatten()
+    ]
     assert walked == list(reversed(ids))
     assert all("next_token" in q for m, p, q in nets.x.requests_log[1:] if p.endswith("/recent"))
 
@@ -107,8 +119,14 @@ def test_create_tweet_reply_is_signed_recorded_and_findable(nets: SandboxNetwork
     new_id = created.data["id"]
     assert created.data["text"] == "@customer0 Sorry! We're fixing DNS now."
     posted = nets.x.posted
-    assert posted == [{"id": new_id, "text": "@customer0 Sorry! We're fixing DNS now.",
-                       "in_reply_to_tweet_id": mention, "created_at": posted[0]["created_at"]}]
+    assert posted == [
+        {
+            "id": new_id,
+            "text": "@customer0 Sorry! We're fixing DNS now.",
+            "in_reply_to_tweet_id": mention,
+            "created_at": posted[0]["created_at"],
+        }
+    ]
     found = x.get_tweet(new_id, tweet_fields=["in_reply_to_user_id", "referenced_tweets", "conversation_id"])
     assert found.data.in_reply_to_user_id == 5000
     assert found.data.referenced_tweets[0].id == int(mention) and found.data.conversation_id == int(mention)
@@ -133,8 +151,12 @@ def test_wrong_bearer_token_is_401(nets: SandboxNetworks) -> None:
     client = x_client(nets, bearer_token="AAAA-wrong")
     with pytest.raises(tweepy.Unauthorized) as err:
         client.get_users_mentions(nets.x.desk_user_id)
-    assert err.value.response.json() == {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                                         "detail": "Unauthorized"}
+    assert err.value.response.json() == {
+        "title": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+        "detail": "Unauthorized",
+    }
 
 
 def test_same_text_twice_is_403_duplicate(nets: SandboxNetworks, x: tweepy.Client) -> None:
@@ -207,5 +229,8 @@ def test_enforced_rate_limit_answers_429_after_the_window_is_spent(nets: Sandbox
 def test_mentions_reach_cap_mimics_the_800_newest(nets: SandboxNetworks, x: tweepy.Client) -> None:
     ids = add_customers(nets, 30)
     nets.x.mentions_reachable_limit = 20
-    walked = [str(t.id) for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=100).flatten()]
+    walked = [
+        str(t.id)
+        for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=100).flatten()
+    ]
     assert walked == list(reversed(ids))[:20]

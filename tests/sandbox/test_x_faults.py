@@ -25,8 +25,12 @@ def test_rate_limit_is_429_problem_json_with_reset(nets: SandboxNetworks, x: twe
     with pytest.raises(tweepy.TooManyRequests) as err:
         mentions(x, nets)
     response = err.value.response
-    assert response.json() == {"title": "Too Many Requests", "detail": "Too Many Requests",
-                               "type": "about:blank", "status": 429}
+    assert response.json() == {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
     assert response.headers["x-rate-limit-remaining"] == "0"
     assert 28 <= int(response.headers["x-rate-limit-reset"]) - time.time() <= 31
     assert mentions(x, nets).meta["result_count"] == 0  # times=1: normal service resumes
@@ -132,7 +136,10 @@ def test_repeat_cursor_makes_a_naive_paginator_loop(nets: SandboxNetworks, x: tw
 def test_duplicate_item_repeats_the_previous_pages_last(nets: SandboxNetworks, x: tweepy.Client) -> None:
     ids = add_customers(nets, 20)
     nets.x.faults.inject("duplicate_item", path=MENTIONS)
-    walked = [str(t.id) for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=10).flatten()]
+    walked = [
+        str(t.id)
+        for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=10).flatten()
+    ]
     assert len(walked) == 21 and len(set(walked)) == 20
     assert walked[9] == walked[10] == ids[10]
 
@@ -142,8 +149,15 @@ def test_short_page_claims_more_than_it_holds(nets: SandboxNetworks, x: tweepy.C
     nets.x.faults.inject("short_page", path=MENTIONS)
     first = mentions(x, nets, max_results=10)
     assert len(first.data) == 5 and first.meta["result_count"] == 10 and first.meta["next_token"]
-    rest = [str(t.id) for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=10,
-                                                pagination_token=first.meta["next_token"]).flatten()]
+    rest = [
+        str(t.id)
+        for t in tweepy.Paginator(
+            x.get_users_mentions,
+            nets.x.desk_user_id,
+            max_results=10,
+            pagination_token=first.meta["next_token"],
+        ).flatten()
+    ]
     assert [str(t.id) for t in first.data] + rest == list(reversed(ids))
 
 
@@ -163,8 +177,11 @@ def test_faults_match_paths_by_glob_and_clear(nets: SandboxNetworks, x: tweepy.C
 def test_faults_over_the_control_endpoint(nets: SandboxNetworks, x: tweepy.Client) -> None:
     control = requests.Session()
     control.trust_env = False
-    answer = control.post(f"{nets.x_base_url}/_sandbox/faults",
-                          json={"fault": "rate_limit", "path": MENTIONS, "times": 2, "reset_in": 5}, timeout=5)
+    answer = control.post(
+        f"{nets.x_base_url}/_sandbox/faults",
+        json={"fault": "rate_limit", "path": MENTIONS, "times": 2, "reset_in": 5},
+        timeout=5,
+    )
     assert answer.status_code == 200
     assert answer.json()["injected"] == {"fault": "rate_limit", "path": MENTIONS, "times": 2, "reset_in": 5.0}
     with pytest.raises(tweepy.TooManyRequests):
@@ -178,3 +195,11 @@ def test_faults_over_the_control_endpoint(nets: SandboxNetworks, x: tweepy.Clien
     assert state["posted"][0]["text"] == "Status: investigating" and state["faults"] == []
     posted = control.get(f"{nets.x_base_url}/_sandbox/posted", timeout=5).json()
     assert posted["posted"] == state["posted"]
+
+
+def test_timeout_is_a_slow_answer_for_a_patient_client(nets: SandboxNetworks) -> None:
+    add_customers(nets, 2)
+    nets.x.faults.inject("timeout", path=MENTIONS, seconds=0.3)
+    started = time.monotonic()
+    assert len(mentions(x_client(nets, timeout=5), nets).data) == 2
+    assert time.monotonic() - started >= 0.3
