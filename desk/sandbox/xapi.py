@@ -260,6 +260,7 @@ class XApi:
         name, p = fault.name, fault.params
         now = int(time.time())
         if name == "server_error":
+            # The API layer answered, so its rate-limit headers come along (a proxy's 502 page has none).
             return Response.json(
                 503,
                 {
@@ -269,6 +270,11 @@ class XApi:
                     "status": 503,
                 },
                 JSON_X,
+                {
+                    "x-rate-limit-limit": "450",
+                    "x-rate-limit-remaining": "449",
+                    "x-rate-limit-reset": str(now + 900),
+                },
             )
         if name == "html_502":
             return Response.text(502, HTML_502, "text/html")

@@ -33,6 +33,7 @@ def test_rate_limit_is_429_problem_json_with_reset(nets: SandboxNetworks, x: twe
     }
     assert response.headers["x-rate-limit-remaining"] == "0"
     assert 28 <= int(response.headers["x-rate-limit-reset"]) - time.time() <= 31
+    assert err.value.reset_time == int(response.headers["x-rate-limit-reset"])
     assert mentions(x, nets).meta["result_count"] == 0  # times=1: normal service resumes
 
 
@@ -52,6 +53,7 @@ def test_rate_limit_without_headers_and_with_retry_after(nets: SandboxNetworks, 
     with pytest.raises(tweepy.TooManyRequests) as first:
         mentions(x, nets)
     assert not any(h.startswith("x-rate-limit") for h in first.value.response.headers)
+    assert first.value.reset_time is None
     with pytest.raises(tweepy.TooManyRequests) as second:
         mentions(x, nets)
     assert second.value.response.headers["retry-after"] == "7"
