@@ -17,7 +17,7 @@ from desk.claims import CLAIM_IDLE, OPEN_STATUSES, claim, expire_idle_claims
 from desk.claims import ClaimedByOther as ClaimedByOther
 from desk.errors import Fatal
 from desk.store.engine import transaction
-from desk.store.schema import AuthorRow, Claim, Incident, MentionRow, Reply, TriageRow
+from desk.store.schema import AuthorRow, Claim, Incident, MentionRow, Reply, SavedQueueView, TriageRow
 from desk.store.types import utcnow
 
 STATUSES = ("new", "claimed", "replied", "closed")
@@ -84,11 +84,89 @@ SAVED_VIEWS: tuple[SavedView, ...] = (
 )
 
 
-def saved_view(name: str) -> SavedView:
+def saved_view(name: str, engine: Engine | None = None) -> SavedView:
+    """A built-in view, or (given ``engine``) one the team saved."""
     for view in SAVED_VIEWS:
         if view.name == name:
             return view
+    if engine is not None:
+        for view in team_views(engine):
+            if view.name == name:
+                return view
     raise Fatal(f"There is no saved view called {name!r}.")
+
+
+_SAVED_FIELDS = (
+    "platforms",
+    "sentiments",
+    "angry_only",
+    "questions_only",
+    "statuses",
+    "author",
+    "search",
+    "waiting_minutes",
+)
+
+
+def _filter_from_json(data: object) -> QueueFilter:
+    """A stored filter back as a QueueFilter; unknown keys (from an older desk) are ignored."""
+    if not isinstance(data, dict):
+        return QueueFilter()
+    values: dict[str, object] = {}
+    for key in _SAVED_FIELDS:
+        if key in data:
+            value = data[key]
+            values[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return QueueFilter(**values).checked()  # type: ignore[arg-type]
+    except (Fatal, TypeError):
+        return QueueFilter()
+
+
+def team_views(engine: Engine) -> list[SavedView]:
+    """Views saved by the team, by name."""
+    with transaction(engine) as session:
+        rows = list(session.scalars(select(SavedQueueView).order_by(SavedQueueView.name)))
+    return [SavedView(r.name, f"Saved by {r.created_by}.", _filter_from_json(r.filters)) for r in rows]
+
+
+def all_views(engine: Engine) -> list[SavedView]:
+    return [*SAVED_VIEWS, *team_views(engine)]
+
+
+def save_team_view(engine: Engine, name: str, flt: QueueFilter, agent: str) -> SavedView:
+    """Save ``flt`` under ``name`` for the whole team (replacing a team view of that name).
+
+    "Only mine" is personal, so it is not part of a saved view.
+    """
+    name = " ".join((name or "").split())
+    if not name:
+        raise Fatal("Give the view a name.")
+    if len(name) > 80:
+        raise Fatal("A view name can be at most 80 characters long.")
+    if any(view.name.lower() == name.lower() for view in SAVED_VIEWS):
+        raise Fatal(f"{name!r} is a built-in view; pick another name.")
+    if not agent:
+        raise Fatal("Pick your name before saving a view.")
+    flt = replace(flt.checked(), claimed_by=None)
+    data = {key: list(v) if isinstance(v, tuple) else v for key in _SAVED_FIELDS for v in [getattr(flt, key)]}
+    with transaction(engine) as session:
+        row = session.scalars(select(SavedQueueView).where(SavedQueueView.name == name)).first()
+        if row is None:
+            session.add(SavedQueueView(name=name, filters=data, created_by=agent))
+        else:
+            row.filters, row.created_by, row.created_at = data, agent, utcnow()
+    return SavedView(name, f"Saved by {agent}.", flt)
+
+
+def delete_team_view(engine: Engine, name: str) -> None:
+    if any(view.name == name for view in SAVED_VIEWS):
+        raise Fatal("Built-in views cannot be deleted.")
+    with transaction(engine) as session:
+        row = session.scalars(select(SavedQueueView).where(SavedQueueView.name == name)).first()
+        if row is None:
+            raise Fatal(f"There is no saved view called {name!r}.")
+        session.delete(row)
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,19 @@ def test_conversation_thread_roles(engine: Engine) -> None:
         "me again": "this",
     }
     assert detail.author is not None and detail.author.mentions_total == 2
+
+
+def test_team_views_round_trip_and_refuse_builtin_names(engine: Engine) -> None:
+    from desk.queue import all_views, delete_team_view, save_team_view
+
+    flt = QueueFilter(platforms=("x",), angry_only=True, search="dns", waiting_minutes=15, claimed_by="Ana")
+    save_team_view(engine, "  X   angry dns ", flt, "Ana")
+    saved = saved_view("X angry dns", engine)
+    assert saved.filter == QueueFilter(platforms=("x",), angry_only=True, search="dns", waiting_minutes=15)
+    assert saved.description == "Saved by Ana."
+    with pytest.raises(Fatal, match="built-in"):
+        save_team_view(engine, "angry questions", flt, "Ana")
+    assert [v.name for v in all_views(engine)][-1] == "X angry dns"
+    delete_team_view(engine, "X angry dns")
+    with pytest.raises(Fatal, match="no saved view"):
+        saved_view("X angry dns", engine)

@@ -122,3 +122,22 @@ def test_an_agent_picks_a_name_once(desk_engine: Engine) -> None:
     assert at.session_state["desk.agent"] == "Dana Desk"
     assert any("Working as **Dana Desk**" in m.value for m in at.sidebar.markdown)
     assert at.query_params["agent"] == "Dana Desk"
+
+
+def test_a_view_saved_by_one_agent_is_offered_to_the_team(desk_engine: Engine) -> None:
+    add_mention(desk_engine, "fb thing", platform="facebook", priority=50, handle=None, name="Fay")
+    add_mention(desk_engine, "x thing", priority=60, handle="x1")
+    at = app(agent="Ana")
+    at.run()
+    at.multiselect(key="desk.queue.platforms").select("facebook").run()
+    at.text_input(key="desk.queue.view_name").input("Facebook only").run()
+    at.button(key="desk.queue.save_view").click().run()
+    assert any("'Facebook only' saved" in s.value for s in at.success)
+    ben = app(agent="Ben")
+    ben.run()
+    assert cards(ben) == ["x thing", "fb thing"]
+    ben.selectbox(key="desk.queue.view").select("Facebook only").run()
+    assert cards(ben) == ["fb thing"]
+    ben.button(key="desk.queue.delete_view").click().run()
+    assert "Facebook only" not in ben.selectbox(key="desk.queue.view").options
+    assert not ben.exception

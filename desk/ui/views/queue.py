@@ -10,12 +10,14 @@ from desk.errors import DeskError
 from desk.queue import (
     PAGE_SIZES,
     PLATFORMS,
-    SAVED_VIEWS,
     SENTIMENTS,
     STATUSES,
     QueueFilter,
     QueueRow,
+    all_views,
+    delete_team_view,
     list_queue,
+    save_team_view,
 )
 from desk.queue import next_mention as claim_next
 from desk.queue import saved_view as find_view
@@ -82,7 +84,11 @@ def open_mention(mention_id: int) -> None:
 def _apply_view() -> None:
     name = st.session_state.get("desk.queue.view")
     if name:
-        view = find_view(name)
+        try:
+            view = find_view(name, resources.engine())
+        except DeskError as exc:  # deleted by a colleague meanwhile
+            state.flash("warning", str(exc))
+            return
         state.set_queue_filter(view.filter)
         _sync_widgets(view.filter)
 
@@ -120,16 +126,17 @@ def _read_widgets() -> None:
 def _filters() -> None:
     if "desk.queue.platforms" not in st.session_state:
         _sync_widgets(state.queue_filter())
+    views = all_views(resources.engine())
     with st.container(border=True):
         row = st.columns([2, 2, 2, 2])
         row[0].selectbox(
             "Saved view",
-            [v.name for v in SAVED_VIEWS],
+            [v.name for v in views],
             index=None,
             key="desk.queue.view",
             placeholder="Pick a saved view",
             on_change=_apply_view,
-            help="\n".join(f"- **{v.name}**: {v.description}" for v in SAVED_VIEWS),
+            help="\n".join(f"- **{widgets.md(v.name)}**: {widgets.md(v.description)}" for v in views),
         )
         row[1].multiselect(
             "Platform",
@@ -177,6 +184,40 @@ def _filters() -> None:
         row[5].toggle(
             "Mine", key="desk.queue.mine", on_change=_read_widgets, help="Mentions I am replying to"
         )
+    _save_view_controls()
+
+
+def _save_view(me: str) -> None:
+    try:
+        view = save_team_view(
+            resources.engine(), st.session_state.get("desk.queue.view_name") or "", state.queue_filter(), me
+        )
+        st.session_state["desk.queue.view"] = view.name
+        st.session_state["desk.queue.view_name"] = ""
+        state.flash("success", f"View {view.name!r} saved; the whole team sees it under Saved view.")
+    except DeskError as exc:
+        state.flash("error", str(exc))
+
+
+def _delete_view() -> None:
+    try:
+        delete_team_view(resources.engine(), st.session_state.get("desk.queue.view") or "")
+        st.session_state["desk.queue.view"] = None
+        state.flash("success", "View deleted.")
+    except DeskError as exc:
+        state.flash("error", str(exc))
+
+
+def _save_view_controls() -> None:
+    """Callbacks, because they change widget values (allowed only before the widgets are drawn)."""
+    me = state.agent()
+    if not me:
+        return
+    with st.popover("Save or delete a view"):
+        st.text_input("Name for the current filters", max_chars=80, key="desk.queue.view_name")
+        st.button("Save view for the team", key="desk.queue.save_view", on_click=_save_view, args=(me,))
+        if st.session_state.get("desk.queue.view"):
+            st.button("Delete the selected view", key="desk.queue.delete_view", on_click=_delete_view)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
