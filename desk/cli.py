@@ -104,19 +104,27 @@ def demo(
 
 @app.command("sandbox")
 def sandbox(
-    x_port: Annotated[int, typer.Option("--x-port", help="Port of the X API stand-in.")] = 8701,
-    graph_port: Annotated[int, typer.Option("--graph-port", help="Port of the Graph API stand-in.")] = 8702,
+    x_port: Annotated[int | None, typer.Option("--x-port", help="Default DESK_SANDBOX_X_PORT.")] = None,
+    graph_port: Annotated[int | None, typer.Option("--graph-port", help="Default DESK_SANDBOX_GRAPH_PORT.")] = None,
     speed: Annotated[float, typer.Option(help="Incident seconds per real second (inf: all at once).")] = 60.0,
-    incident: Annotated[str, typer.Option(help="demo (the bundled incident) or none (empty networks).")] = "demo",
+    incident: Annotated[str, typer.Option(help="demo (the bundled incident) or none (no items).")] = "demo",
 ) -> None:
     """Run the X and Graph API stand-ins in the foreground and print the DESK_* settings to use them."""
+    from desk.config import get_settings
     from desk.sandbox import serve_forever
 
     if incident not in ("demo", "none"):
         fail("--incident must be demo or none.")
     if not speed > 0:
         fail("--speed must be a positive number.")
-    serve_forever(x_port=x_port, graph_port=graph_port, speed=speed, incident=None if incident == "none" else "demo")
+    settings = get_settings()
+    serve_forever(
+        host=settings.sandbox_host,
+        x_port=settings.sandbox_x_port if x_port is None else x_port,
+        graph_port=settings.sandbox_graph_port if graph_port is None else graph_port,
+        speed=speed,
+        incident=None if incident == "none" else "demo",
+    )
 
 
 def _plain_error(exc: Exception) -> str:
