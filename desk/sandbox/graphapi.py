@@ -401,6 +401,8 @@ class GraphApi:
 
     def _dispatch(self, request: Request, version: str, rest: str, token: str, moderator: bool) -> Response:
         parts = [p for p in rest.split("/") if p]
+        if not parts and request.method == "GET" and request.query.get("ids"):
+            return self._get_objects(request, version, token, moderator)
         if not parts:
             raise GraphError(
                 100,
@@ -422,6 +424,11 @@ class GraphApi:
             return self._feed(ctx, "posts" if edge == "published_posts" else edge)
         if method == "GET" and edge == "comments":
             return self._comments(ctx)
+        if method == "GET" and edge in ("reactions", "likes") and self.net.post(node) is not None:
+            post = self.net.post(node)
+            assert post is not None
+            spec = FieldSpec(edge, {"summary": "true"} if ctx.request.query.get("summary") else {})
+            return Response.json(200, self._render_post(ctx, post, [spec])[edge], JSON_GRAPH)
         if method == "POST" and edge == "comments":
             return self._post_comment(ctx)
         if method == "GET" and edge == "insights":
@@ -476,6 +483,20 @@ class GraphApi:
             self._check_fields(specs, COMMENT_FIELDS, "Comment")
             return Response.json(200, self._render_comment(ctx, comment, specs), JSON_GRAPH)
         raise unsupported("GET", node)
+
+    def _get_objects(self, request: Request, version: str, token: str, moderator: bool) -> Response:
+        """``GET /?ids=a,b``: several objects keyed by id (facebook-sdk ``get_objects``)."""
+        ids = [i for i in request.query["ids"].split(",") if i]
+        missing = [i for i in ids if not self._exists(i)]
+        if missing:
+            raise GraphError(
+                803, f"(#803) Some of the aliases you requested do not exist: {','.join(missing)}"
+            )
+        out = {}
+        for object_id in ids:
+            response = self._get_object(_Ctx(request, version, token, moderator, object_id, None))
+            out[object_id] = json.loads(response.body)
+        return Response.json(200, out, JSON_GRAPH)
 
     def _render_page(self, ctx: _Ctx, specs: list[FieldSpec]) -> dict[str, Any]:
         values: dict[str, Any] = {

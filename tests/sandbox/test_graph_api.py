@@ -252,3 +252,14 @@ def test_retired_insights_metric_fails_the_whole_request(
     assert err.value.code == 100 and str(err.value) == "(#100) The value must be a valid insights metric"
     with pytest.raises(facebook.GraphAPIError):
         graph.get_object(f"{nets.graph.page_id}/insights", metric="page_engaged_users,page_media_view")
+
+
+def test_get_objects_and_reaction_edge(nets: SandboxNetworks, graph: facebook.GraphAPI) -> None:
+    posts = seed(nets, posts=2, comments=1)
+    both = graph.get_objects([p["id"] for p in posts], fields="id,message")
+    assert set(both) == {p["id"] for p in posts} and both[posts[0]["id"]]["message"].startswith("Update 0")
+    with pytest.raises(facebook.GraphAPIError) as err:
+        graph.get_objects([posts[0]["id"], "999_999"])
+    assert err.value.code == 803
+    reactions = graph.get_connections(posts[0]["id"], "reactions", summary="total_count")
+    assert reactions["data"] == [] and reactions["summary"]["total_count"] >= 0
