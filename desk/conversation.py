@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 
 from desk.claims import ClaimInfo, active_claim_in
 from desk.errors import Fatal
@@ -61,7 +61,7 @@ class TriageReading:
 
 @dataclass(frozen=True)
 class ThreadItem:
-    role: str  # parent | earlier | later (same author) | conversation (others) | this | ours
+    role: str  # parent | earlier | later (same author) | conversation (others) | elsewhere | this | ours
     platform: str
     who: str | None
     text: str
@@ -165,9 +165,33 @@ def mention_detail(engine: Engine, mention_id: int, *, now: datetime | None = No
     )
 
 
+def _same_person_elsewhere(session, row: MentionRow) -> set[int]:  # type: ignore[no-untyped-def]
+    """Authors on the other platform with exactly this author's name or handle (case aside).
+
+    The networks share no identity, so this is a hint for the agent, shown as "maybe the same
+    person"; names shorter than 4 characters are too common to match.
+    """
+    if row.author_id is None:
+        return set()
+    author = session.get(AuthorRow, row.author_id)
+    if author is None:
+        return set()
+    keys = {k.strip().lower().lstrip("@") for k in (author.name, author.handle) if k and len(k.strip()) >= 4}
+    if not keys:
+        return set()
+    query = select(AuthorRow.id).where(
+        AuthorRow.platform != row.platform,
+        or_(func.lower(AuthorRow.name).in_(keys), func.lower(AuthorRow.handle).in_(keys)),
+    )
+    return set(session.scalars(query))
+
+
 def _thread(session, row: MentionRow) -> list[ThreadItem]:  # type: ignore[no-untyped-def]
     """The parent post, the conversation and this author's other mentions, with our replies, oldest first."""
     related = [MentionRow.author_id == row.author_id] if row.author_id is not None else []
+    twins = _same_person_elsewhere(session, row)
+    if twins:
+        related.append(MentionRow.author_id.in_(twins))
     if row.conversation_id:
         related.append(
             (MentionRow.platform == row.platform) & (MentionRow.conversation_id == row.conversation_id)
@@ -207,6 +231,8 @@ def _thread(session, row: MentionRow) -> list[ThreadItem]:  # type: ignore[no-un
             role = "ours"
         elif m.author_id is not None and m.author_id == row.author_id:
             role = "earlier" if m.created_at <= row.created_at else "later"
+        elif m.author_id in twins:
+            role = "elsewhere"
         else:
             role = "conversation"  # someone else in the same thread
         items.append(

@@ -204,3 +204,13 @@ def test_team_views_round_trip_and_refuse_builtin_names(engine: Engine) -> None:
     delete_team_view(engine, "X angry dns")
     with pytest.raises(Fatal, match="no saved view"):
         saved_view("X angry dns", engine)
+
+
+def test_thread_shows_the_same_name_on_the_other_platform(engine: Engine) -> None:
+    from desk.conversation import mention_detail
+
+    this = add_mention(engine, "on X", handle="fiona_f", name="Fiona Flores")
+    add_mention(engine, "on Facebook", platform="facebook", handle=None, name="fiona flores")
+    add_mention(engine, "a stranger", platform="facebook", handle=None, name="Fiona Flo")
+    roles = {item.text: item.role for item in mention_detail(engine, this).thread}
+    assert roles == {"on X": "this", "on Facebook": "elsewhere"}

@@ -50,7 +50,8 @@ def test_queue_shows_mentions_in_priority_order_as_plain_text(desk_engine: Engin
     assert ":orange-badge[angry]" in header and ":blue-badge[question]" in header
     hostile_header = at.markdown[1].value
     assert "⟨U\\+202E⟩evil" in hostile_header and "\\*\\*Bold\\*\\* \\<b\\>" in hostile_header
-    assert "3 mentions" in at.caption[0].value
+    assert "3 mentions" in at.caption[1].value
+    assert at.caption[0].value == "Open now: 𝕏 X 3 · f Facebook 0"
 
 
 def test_filters_and_saved_views_narrow_the_queue(desk_engine: Engine) -> None:
@@ -81,10 +82,10 @@ def test_paging_happens_in_the_database(desk_engine: Engine) -> None:
     at = app()
     at.run()
     assert len(cards(at)) == 20 and cards(at)[0] == "mention 24"
-    assert "page 1 of 2" in at.caption[0].value
+    assert "page 1 of 2" in at.caption[1].value
     at.button(key="desk.queue.next_page").click().run()
     assert cards(at) == [f"mention {i:02d}" for i in range(4, -1, -1)]
-    assert "page 2 of 2" in at.caption[0].value
+    assert "page 2 of 2" in at.caption[1].value
 
 
 def test_open_claims_and_shows_who_is_replying(desk_engine: Engine) -> None:

@@ -29,6 +29,7 @@ ROLE_WORDS = {
     "this": "This mention",
     "later": "Later, same author",
     "conversation": "In this conversation",
+    "elsewhere": "Same name on another platform (maybe the same person)",
     "ours": "Our reply",
 }
 

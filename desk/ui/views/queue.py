@@ -17,6 +17,7 @@ from desk.queue import (
     all_views,
     delete_team_view,
     list_queue,
+    open_counts,
     save_team_view,
 )
 from desk.queue import next_mention as claim_next
@@ -30,6 +31,10 @@ PAGE_SIZE_KEY = "desk.queue.page_size"
 
 def render() -> None:
     st.title("Queue")
+    counts = open_counts(resources.engine())
+    st.caption(
+        "Open now: " + " · ".join(f"{widgets.platform_label(p)} {counts.get(p, 0):,}" for p in PLATFORMS)
+    )
     widgets.show_flashes()
     me = state.agent()
     _filters()
