@@ -25,6 +25,13 @@ rate_limit_text(reset_in=2), rate_limit_no_headers, rate_limit_retry_after(retry
 unauthorized, duplicate_content, usage_capped. Graph: token_expired, token_invalidated,
 throttle(code=4|17|32|613), posting_blocked, duplicate_post, permission.
 
+Knobs for tests: ``nets.x.rate_limits_enforced = True`` answers 429 once a 15-minute window is
+spent (off by default: the headers count, a long demo is never cut off);
+``nets.x.mentions_reachable_limit = 800`` mimics the real timeline's reach (default: no cap, so a
+20,000-mention benchmark can page through everything). ``DEMO_CREDENTIALS["fb_user_token"]`` is a
+token without MODERATE on the Page: comment ids and authors are hidden and posting is refused.
+``bulk_generate(n, seed)`` on either network adds ``n`` visible items from the real-text pool.
+
 Control from another process (``python -m desk sandbox``, end-to-end tests), on each server:
 
     GET  /_sandbox/state          JSON: counts, pending faults, posted replies
