@@ -10,6 +10,7 @@ import base64
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -718,7 +719,7 @@ class XApi:
                     "type": f"{PROBLEMS}/invalid-request",
                 },
             )
-        if len(text) > 280:
+        if weighted_length(text) > 280:
             raise forbidden(
                 "Your Tweet text is too long. For more information on how Twitter determines text "
                 "length see https://github.com/twitter/twitter-text."
@@ -760,6 +761,26 @@ def apply_post_fault(fault: Fault, response: Response) -> Response:
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
         return Response(200, response.body, headers)
     raise AssertionError(f"unhandled post fault {fault.name}")
+
+
+_URL_IN_TEXT = re.compile(r"https?://\S+")
+# twitter-text v3: these code points weigh 1, all others (CJK, emoji ...) weigh 2; a URL weighs 23.
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+
+
+def weighted_length(text: str) -> int:
+    """Post length as X counts it (twitter-text v3 weights, URLs as 23, NFC-normalised)."""
+    text = unicodedata.normalize("NFC", text)
+    total = 0
+    last = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        total += _weigh(text[last : match.start()]) + 23
+        last = match.end()
+    return total + _weigh(text[last:])
+
+
+def _weigh(chunk: str) -> int:
+    return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _LIGHT_RANGES) else 2 for ch in chunk)
 
 
 _TOKEN_RE = re.compile(r'-?"[^"]*"|\S+')

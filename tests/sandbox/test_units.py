@@ -146,3 +146,12 @@ def test_clock_maps_offsets_to_real_time() -> None:
     )
     with pytest.raises(ValueError):
         IncidentClock(speed=0)
+
+
+def test_post_length_is_weighted_like_x() -> None:
+    from desk.sandbox.xapi import weighted_length
+
+    assert weighted_length("a" * 280) == 280
+    assert weighted_length("電話" * 70) == 280  # CJK weighs two
+    assert weighted_length("see https://status.nimbusvoice.example/incidents/2026-11-27/dns") == 4 + 23
+    assert weighted_length("😡") == 2

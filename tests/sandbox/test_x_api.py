@@ -234,3 +234,10 @@ def test_mentions_reach_cap_mimics_the_800_newest(nets: SandboxNetworks, x: twee
         for t in tweepy.Paginator(x.get_users_mentions, nets.x.desk_user_id, max_results=100).flatten()
     ]
     assert walked == list(reversed(ids))[:20]
+
+
+def test_too_long_post_is_refused_by_weighted_length(nets: SandboxNetworks, x: tweepy.Client) -> None:
+    with pytest.raises(tweepy.Forbidden, match="too long"):
+        x.create_tweet(text="電話" * 141)
+    long_url = "https://status.nimbusvoice.example/" + "x" * 400
+    assert x.create_tweet(text=f"Details: {long_url}").data["id"]  # a URL counts as 23
