@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from desk.ui import navigation, resources, widgets
+from desk.ui import navigation
 
 st.set_page_config(page_title="Outage Desk", page_icon=":material/support_agent:", layout="wide")
-page = st.navigation(navigation.all_pages())
-widgets.agent_sidebar(resources.engine())
-page.run()
+navigation.frame(st.navigation(navigation.all_pages()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from desk.ui import resources, widgets
 from desk.ui.views import analytics, conversation, queue, settings
 
 _PAGES = {
@@ -16,7 +17,7 @@ _PAGES = {
 
 def page(name: str) -> st.Page:
     fn, title, icon = _PAGES[name]
-    return st.Page(fn, title=title, icon=icon, url_path=name, default=name == "queue")
+    return st.Page(widgets.guarded(fn), title=title, icon=icon, url_path=name, default=name == "queue")
 
 
 def all_pages() -> list[st.Page]:
@@ -25,3 +26,10 @@ def all_pages() -> list[st.Page]:
 
 def go(name: str) -> None:
     st.switch_page(page(name))
+
+
+@widgets.guarded
+def frame(current: st.navigation) -> None:  # type: ignore[valid-type]
+    """The page frame: who is working (sidebar), then the chosen page."""
+    widgets.agent_sidebar(resources.engine())
+    current.run()  # type: ignore[attr-defined]

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import ParamSpec
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from desk.display import escape_markdown, reveal_invisible
 from desk.errors import DeskError
@@ -14,6 +19,7 @@ from desk.replies import platform_name
 from desk.team import add_member, clean_name, get_member, list_members
 from desk.ui import state
 
+log = logging.getLogger(__name__)
 PLATFORM_ICONS = {"x": "𝕏", "facebook": "f"}
 STATUS_WORDS = {"new": "new", "claimed": "claimed", "replied": "replied", "closed": "closed"}
 
@@ -70,6 +76,31 @@ def status_chip(status: str, claimed_by: str | None, handled_by: str | None, me:
     if status == "closed":
         return f":gray-badge[closed by {md(handled_by or 'the team')}]"
     return ":blue-badge[new]"
+
+
+P = ParamSpec("P")
+
+
+def guarded(fn: Callable[P, None]) -> Callable[P, None]:
+    """Run a page or fragment so that a broken database or a refusal shows as a sentence, not a traceback.
+
+    Streamlit's own control-flow exceptions (rerun, stop, page switch) are not caught.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except DeskError as exc:
+            error_box(exc)
+        except SQLAlchemyError as exc:
+            log.warning("database error while rendering %s: %s", fn.__name__, exc)
+            st.error(
+                "The desk's database did not answer properly, so this part cannot be shown right now. "
+                f"Try again in a moment; if it persists, tell a lead. ({type(exc).__name__})"
+            )
+
+    return run
 
 
 def show_flashes() -> None:

@@ -142,3 +142,16 @@ def test_a_view_saved_by_one_agent_is_offered_to_the_team(desk_engine: Engine) -
     ben.button(key="desk.queue.delete_view").click().run()
     assert "Facebook only" not in ben.selectbox(key="desk.queue.view").options
     assert not ben.exception
+
+
+def test_an_unreachable_database_is_a_sentence_not_a_traceback(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from desk.config import get_settings
+
+    monkeypatch.setenv(
+        "DESK_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
+    )
+    get_settings.cache_clear()
+    at = app()
+    at.run()
+    assert not at.exception
+    assert any("database did not answer properly" in e.value for e in at.error)

@@ -152,6 +152,7 @@ def _act(action) -> None:  # type: ignore[no-untyped-def]
 
 
 @st.fragment(run_every=THREAD_REFRESH_SECONDS)
+@widgets.guarded
 def _thread(mention_id: int) -> None:
     """The conversation around the mention; refreshes itself so new messages appear."""
     try:

@@ -226,6 +226,7 @@ def _save_view_controls() -> None:
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@widgets.guarded
 def _listing() -> None:
     """Re-renders on its own every few seconds: new mentions appear, nothing else on the page is touched."""
     engine = resources.engine()
