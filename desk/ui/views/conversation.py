@@ -160,6 +160,10 @@ def _thread(mention_id: int) -> None:
     except DeskError as exc:
         widgets.error_box(exc)
         return
+    me = state.agent()
+    if me and detail.claim and detail.claim.agent == me and state.draft(mention_id).strip():
+        # Someone with a draft in progress is working, even without clicking: keep their claim alive.
+        touch(resources.engine(), mention_id, me)
     st.subheader("Thread")
     st.caption(
         f"Thread updated {utcnow().strftime('%H:%M:%S')} UTC (refreshes every {THREAD_REFRESH_SECONDS} s)"
@@ -350,7 +354,7 @@ def _composer(engine: Engine, detail: MentionDetail, me: str | None) -> None:
         key=state.draft_key(detail.id),
         height=140,
         persist_state="session",
-        placeholder="Write the reply. Ctrl+Enter updates the count and preview.",
+        placeholder="Write the reply. Ctrl+Enter updates the count and preview; Tab then Enter sends.",
     )
     st.button(
         "Send reply",
@@ -358,8 +362,10 @@ def _composer(engine: Engine, detail: MentionDetail, me: str | None) -> None:
         key="desk.conv.send",
         on_click=_send,
         args=(detail.id, me),
-        shortcut="Alt+S",
-        help="Send this reply (Alt+S). Ctrl+Enter in the text box first applies it.",
+        # No keyboard shortcut on purpose: a shortcut fires without leaving the text box, so text typed
+        # since the last Ctrl+Enter would not be committed yet and an older draft would go out. Tab (which
+        # commits the text) then Enter is the keyboard path, and it always sends what is in the box.
+        help="Sends exactly what is in the box. Keyboard: Tab from the text box, then Enter.",
     )
     text = state.draft(detail.id)
     count = count_for(detail.platform, text.strip())
