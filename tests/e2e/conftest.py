@@ -79,10 +79,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     with SandboxNetworks.start(
         host="127.0.0.1", x_port=0, graph_port=0, incident=None, speed=float("inf")
     ) as nets:
-        ids = _seed_networks(nets)
         engine = make_engine(url)
         upgrade(engine)
-        seed_demo(engine)
+        seed_demo(engine)  # the incident opens first, so its mentions count as "this incident"
+        ids = _seed_networks(nets)
         add_member(engine, "Ana")
         add_member(engine, "Ben")
         add_member(engine, "Lee", "lead")

@@ -30,7 +30,8 @@ def _window(choice: str, now: datetime) -> datetime:
     if choice == "This incident":
         incident = current_incident(resources.engine())
         if incident is not None:
-            return incident.started_at
+            # Networks stamp posts to the second: the minute the incident opened belongs to it.
+            return incident.started_at.replace(second=0, microsecond=0)
         st.caption("No incident is open; showing the last 24 hours.")
         return now - timedelta(hours=24)
     days = {"Last 24 hours": 1, "Last 7 days": 7, "Last 30 days": 30}[choice]
