@@ -100,7 +100,7 @@ def claim(
     now = now or utcnow()
     try:
         with transaction(engine) as session:
-            mention = session.get(MentionRow, mention_id)
+            mention = session.get(MentionRow, mention_id, with_for_update=True)
             if mention is None:
                 raise Fatal(f"There is no mention number {mention_id}.")
             return claim_in(session, mention, agent, now=now, idle=idle)
@@ -152,7 +152,7 @@ def take_over(engine: Engine, mention_id: int, lead: str, *, now: datetime | Non
     if not is_lead(engine, lead):
         raise Fatal("Only a lead can take over a mention someone else is answering.")
     with transaction(engine) as session:
-        mention = session.get(MentionRow, mention_id)
+        mention = session.get(MentionRow, mention_id, with_for_update=True)
         if mention is None:
             raise Fatal(f"There is no mention number {mention_id}.")
         row = session.get(Claim, mention_id)

@@ -104,6 +104,11 @@ def send_reply(
 
     # Phase 1: every refusal, then the 'sending' row, committed before the network is touched.
     with transaction(engine) as session:
+        # Lock the mention first: concurrent sends to one mention queue here (PostgreSQL row lock;
+        # SQLite's BEGIN IMMEDIATE already serialises writers), so the checks below see each other.
+        mention = session.get(MentionRow, mention_id, with_for_update=True)
+        if mention is None:
+            raise Fatal(f"There is no mention number {mention_id}.")
         reply = session.scalars(select(Reply).where(Reply.idempotency_key == idempotency_key)).first()
         if reply is not None:
             if reply.mention_id != mention_id:
@@ -115,9 +120,6 @@ def send_reply(
                     "This reply is already being sent (or a send was interrupted). Check the platform before "
                     "sending it again."
                 )
-        mention = session.get(MentionRow, mention_id)
-        if mention is None:
-            raise Fatal(f"There is no mention number {mention_id}.")
         others = session.scalars(
             select(Reply).where(
                 Reply.mention_id == mention_id,
@@ -219,7 +221,7 @@ def mark_done(engine: Engine, mention_id: int, agent: str, *, now: datetime | No
     """Close a mention that needs no reply. Refused when another agent holds it or it is already handled."""
     now = now or utcnow()
     with transaction(engine) as session:
-        mention = session.get(MentionRow, mention_id)
+        mention = session.get(MentionRow, mention_id, with_for_update=True)
         if mention is None:
             raise Fatal(f"There is no mention number {mention_id}.")
         claim_in(session, mention, agent, now=now)

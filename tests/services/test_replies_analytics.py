@@ -248,3 +248,39 @@ def test_reach_over_time_carries_counts_forward(engine: Engine) -> None:
     engagements = frame[frame["metric"] == "engagements"]["value"].tolist()
     assert impressions == [10, 55, 55]
     assert engagements == [1, 1, 3]
+
+
+def test_concurrent_sends_to_one_mention_post_once(engine: Engine) -> None:
+    """Two tabs (or two agents) press Send at the same instant: exactly one reply goes out."""
+    import threading
+    import time
+
+    def slow(_mention, _text) -> None:  # type: ignore[no-untyped-def]
+        time.sleep(0.3)  # hold the network call open while the other send arrives
+
+    conn = RecordingConnector(on_post=slow)
+    m = add_mention(engine)
+    outcomes: list[str] = []
+    start = threading.Barrier(3)
+
+    def press_send(agent: str, key: str) -> None:
+        start.wait()
+        try:
+            outcomes.append(
+                send_reply(
+                    engine, {Platform.X: conn}, mention_id=m, agent=agent, text="hi", idempotency_key=key
+                ).status
+            )
+        except Fatal as exc:
+            outcomes.append(f"refused: {exc}")
+
+    threads = [
+        threading.Thread(target=press_send, args=(a, k))
+        for a, k in (("Ana", "k1"), ("Ana", "k2"), ("Ben", "k3"))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(conn.posted) == 1
+    assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "refused", "sent"], outcomes
