@@ -24,9 +24,12 @@ PLATFORM_ICONS = {"x": "𝕏", "facebook": "f"}
 STATUS_WORDS = {"new": "new", "claimed": "claimed", "replied": "replied", "closed": "closed"}
 
 
-def network_text(value: str | None) -> None:
-    """A post or name from a network: plain text, invisible characters revealed."""
-    st.text(reveal_invisible(value) or "—")
+def network_text(value: str | None, limit: int = 0) -> None:
+    """A post or name from a network: plain text, invisible characters revealed, cut to ``limit`` if given."""
+    shown = reveal_invisible(value) or "—"
+    if limit and len(shown) > limit:
+        shown = shown[: limit - 1] + "… (open it for the full text)"
+    st.text(shown)
 
 
 def md(value: str | None) -> str:

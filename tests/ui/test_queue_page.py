@@ -155,3 +155,11 @@ def test_an_unreachable_database_is_a_sentence_not_a_traceback(monkeypatch) -> N
     at.run()
     assert not at.exception
     assert any("database did not answer properly" in e.value for e in at.error)
+
+
+def test_a_wall_of_text_is_cut_in_the_queue(desk_engine: Engine) -> None:
+    add_mention(desk_engine, "x" * 20_000, handle="wall")
+    at = app()
+    at.run()
+    shown = cards(at)[0]
+    assert len(shown) < 700 and shown.endswith("… (open it for the full text)")

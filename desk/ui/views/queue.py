@@ -26,6 +26,7 @@ from desk.store.types import utcnow
 from desk.ui import resources, state, widgets
 
 REFRESH_SECONDS = 10
+QUEUE_TEXT_LIMIT = 600  # a wall of text from one person must not push everyone else off the screen
 PAGE_SIZE_KEY = "desk.queue.page_size"
 
 
@@ -282,7 +283,7 @@ def _card(row: QueueRow, me: str | None, now) -> None:  # type: ignore[no-untype
                 else ""
             )
         )
-        widgets.network_text(row.text)
+        widgets.network_text(row.text, limit=QUEUE_TEXT_LIMIT)
         label = "Open" if row.claimed_by in (None, me) else "View"
         if head[1].button(label, key=f"desk.queue.open.{row.mention_id}", width="stretch"):
             open_mention(row.mention_id)
