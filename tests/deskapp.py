@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -28,3 +29,8 @@ def page(name: str, agent: str | None = "Ana"):  # type: ignore[no-untyped-def]
     if agent:
         at.session_state["desk.agent"] = agent
     return at
+
+
+def plain(value: str) -> str:
+    """What a person reads from escaped Markdown (the desk escapes messages that carry others' text)."""
+    return re.sub(r"\\(.)", r"\1", value)

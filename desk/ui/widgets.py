@@ -108,11 +108,12 @@ def guarded(fn: Callable[P, None]) -> Callable[P, None]:
 
 def show_flashes() -> None:
     for kind, message in state.take_flashes():
-        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(message)
+        # Messages can carry a platform's error text or a person's name: escaped, never Markdown.
+        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(md(message))
 
 
 def error_box(exc: DeskError) -> None:
-    st.error(str(exc) or "Something went wrong.")
+    st.error(md(str(exc)) or "Something went wrong.")
 
 
 def agent_sidebar(engine: Engine) -> str | None:

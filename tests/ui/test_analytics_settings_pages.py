@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from deskapp import page
+from deskapp import page, plain
 from deskfactory import RecordingConnector, add_mention
 from sqlalchemy import Engine
 
@@ -92,7 +92,7 @@ def test_settings_shows_connector_problems_in_plain_words(desk_engine: Engine) -
     at = page("settings")
     at.run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]
     assert any("Facebook Account Nimbus Page: token expired or revoked — reconnect" in e for e in errors), (
         errors
     )
@@ -106,7 +106,7 @@ def test_settings_edits_incident_templates_and_team(desk_engine: Engine) -> None
     incident_form.text_input[0].input("Calls failing")
     incident_form.text_input[1].input("javascript:alert(1)")
     incident_form.button[0].click().run()
-    assert any("http:// or https://" in e.value for e in at.error)
+    assert any("http:// or https://" in plain(e.value) for e in at.error)
     at.tabs[1].text_input[1].input("https://status.example")
     at.tabs[1].text_input[2].input("by 14:00 UTC")
     at.tabs[1].button[0].click().run()
@@ -117,7 +117,7 @@ def test_settings_edits_incident_templates_and_team(desk_engine: Engine) -> None
     templates.text_input[0].input("Sorry")
     templates.text_area[0].input("Sorry {firstname}")
     templates.button[0].click().run()
-    assert any("{firstname}" in e.value and "does not know" in e.value for e in at.error)
+    assert any("{firstname}" in plain(e.value) and "does not know" in plain(e.value) for e in at.error)
     at.tabs[2].text_area[0].input("Sorry {first_name}, fix by {eta}")
     at.tabs[2].button[0].click().run()
     assert [t.body for t in list_templates(desk_engine)] == ["Sorry {first_name}, fix by {eta}"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deskapp import app
+from deskapp import app, plain
 from deskfactory import add_mention
 from sqlalchemy import Engine, select
 
@@ -68,9 +68,11 @@ def test_template_fills_draft_counts_and_previews(desk_engine: Engine) -> None:
     assert draft == "Hi Ana (@ana_c), DNS outage: https://status.example/dns — ETA {eta}"
     # "Hi Ana (@ana_c), DNS outage: " = 29, the URL 23, " — ETA {eta}" = 12
     assert any(c.value.startswith("64 / 280 characters") for c in at.caption)
-    assert any("Fill in before sending: {eta}" in w.value for w in at.warning)
+    assert any("Fill in before sending: {eta}" in plain(w.value) for w in at.warning)
     at.button(key="desk.conv.send").click().run()
-    assert any("still contains {eta}" in e.value and "draft is kept" in e.value for e in at.error)
+    assert any(
+        "still contains {eta}" in plain(e.value) and "draft is kept" in plain(e.value) for e in at.error
+    )
     assert at.text_area(key=f"draft-{m}").value == draft
 
 
@@ -101,8 +103,8 @@ def test_send_through_the_sandbox_records_the_reply(sandbox_desk) -> None:  # ty
     at.text_area(key=f"draft-{mention_id}").input("Hi Caro, sorry! We are fixing DNS now.").run()
     at.button(key="desk.conv.send").click().run()
     assert not at.exception
-    assert "Reply sent." in [s.value for s in at.success]
-    assert any("Answered by Ana" in s.value for s in at.success)
+    assert "Reply sent." in [plain(s.value) for s in at.success]
+    assert any("Answered by Ana" in plain(s.value) for s in at.success)
     assert [p["text"] for p in nets.x.posted] == ["Hi Caro, sorry! We are fixing DNS now."]
     with transaction(engine) as s:
         reply = s.scalars(select(Reply)).one()
@@ -120,7 +122,7 @@ def test_failed_send_shows_reason_and_keeps_draft(sandbox_desk) -> None:  # type
     at = opened(mention_id)
     at.text_area(key=f"draft-{mention_id}").input("We're on it.").run()
     at.button(key="desk.conv.send").click().run()
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]
     assert any(e.startswith("Not sent — X") and "draft is kept" in e for e in errors), errors
     assert at.text_area(key=f"draft-{mention_id}").value == "We're on it."
     assert nets.x.posted == []
@@ -132,7 +134,7 @@ def test_someone_elses_claim_locks_the_composer_and_a_lead_takes_over(desk_engin
     m = add_mention(desk_engine, "help", handle="h")
     claim(desk_engine, m, "Ben")
     at = opened(m, agent="Ana")
-    assert "Ben is replying to this mention; you cannot send to it." in [w.value for w in at.warning]
+    assert "Ben is replying to this mention; you cannot send to it." in [plain(w.value) for w in at.warning]
     assert not [b for b in at.button if b.key == "desk.conv.send"]
     assert not [b for b in at.button if b.key == "desk.conv.take_over"]
     lead = opened(m, agent="Lee")
@@ -158,3 +160,15 @@ def test_notes_done_and_triage_correction(desk_engine: Engine) -> None:
         mention = s.get(MentionRow, m)
         assert mention is not None and (mention.status, mention.handled_by) == ("closed", "Ana")
     assert any("Closed without reply by Ana" in i.value for i in at.info)
+
+
+def test_names_in_messages_are_escaped(desk_engine: Engine) -> None:
+    m = add_mention(desk_engine, "help", handle="h")
+    claim(desk_engine, m, "Eve :red[boss] [x](javascript:alert(1))")
+    at = opened(m, agent="Ana")
+    warning = next(w.value for w in at.warning if "is replying" in w.value)
+    assert warning.startswith("Eve \\:red\\[boss\\] \\[x\\]\\(javascript\\:alert\\(1\\)\\) is replying")
+    assert (
+        plain(warning)
+        == "Eve :red[boss] [x](javascript:alert(1)) is replying to this mention; you cannot send to it."
+    )

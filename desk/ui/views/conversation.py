@@ -96,11 +96,12 @@ def _claim_bar(engine: Engine, detail: MentionDetail, me: str | None) -> None:
     cols = st.columns([4, 1, 1])
     if detail.status == "replied":
         cols[0].success(
-            f"Answered by {detail.handled_by or 'the team'} at {widgets.when(detail.handled_at)}."
+            f"Answered by {widgets.md(detail.handled_by or 'the team')} at {widgets.when(detail.handled_at)}."
         )
     elif detail.status == "closed":
         cols[0].info(
-            f"Closed without reply by {detail.handled_by or 'the team'} at {widgets.when(detail.handled_at)}."
+            f"Closed without reply by {widgets.md(detail.handled_by or 'the team')} "
+            f"at {widgets.when(detail.handled_at)}."
         )
     elif holder is None:
         cols[0].info("Nobody is replying to this mention.")
@@ -114,7 +115,7 @@ def _claim_bar(engine: Engine, detail: MentionDetail, me: str | None) -> None:
         if cols[1].button("Release", key="desk.conv.release", help="Give it back to the queue"):
             _act(lambda: release(engine, detail.id, me))
     else:
-        cols[0].warning(f"{holder} is replying to this mention; you cannot send to it.")
+        cols[0].warning(f"{widgets.md(holder)} is replying to this mention; you cannot send to it.")
         if me and is_lead(engine, me):
             if cols[1].button("Take over", key="desk.conv.take_over", type="primary"):
                 _act(lambda: take_over(engine, detail.id, me))
@@ -333,7 +334,7 @@ def _composer(engine: Engine, detail: MentionDetail, me: str | None) -> None:
         return
     holder = detail.claim.agent if detail.claim else None
     if holder not in (None, me):
-        st.caption(f"{holder} is replying; the composer is locked.")
+        st.caption(f"{widgets.md(holder)} is replying; the composer is locked.")
         return
     templates = list_templates(engine)
     values = _template_values(engine, detail)
