@@ -494,13 +494,24 @@ def _next_candidate(
 ) -> int | None:
     """The first mention in queue order this agent may take: their own claims first, then free ones."""
     _, _, joined_claims = _needs(flt)
+    # Start from the claims table for "mine" (a handful of rows), never by scanning the queue for them.
+    own = (
+        set(
+            session.scalars(
+                select(Claim.mention_id).where(Claim.agent == agent, Claim.last_active_at >= fresh_after)
+            )
+        )
+        - skip
+    )
     for mine in (True, False):
+        if mine and not own:
+            continue
         for triage in ("inner", "none"):
             query = _base([MentionRow.id], flt, now, triage=triage)
             if not joined_claims:
                 query = query.outerjoin(Claim, Claim.mention_id == MentionRow.id)
             if mine:
-                query = query.where(Claim.agent == agent, Claim.last_active_at >= fresh_after)
+                query = query.where(MentionRow.id.in_(own))
             else:
                 query = query.where(or_(Claim.mention_id.is_(None), Claim.last_active_at < fresh_after))
             if skip:
