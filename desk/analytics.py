@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, Integer, String, and_, cast, extract, func, select
 
 from desk.store.engine import transaction
 from desk.store.schema import MentionRow, MetricSnapshot, Reply, TriageRow
 from desk.store.types import utcnow
 
+BUCKETS = ("15min", "h", "D")
 IMPRESSION_NAMES = ("impression_count", "post_media_view", "post_impressions", "views")
 ENGAGEMENT_NAMES = (
     "like_count",
@@ -51,32 +52,55 @@ def _window(query, column, since: datetime | None, until: datetime | None):  # t
     return query
 
 
+def _bucket_key(column, freq: str, dialect: str):  # type: ignore[no-untyped-def]
+    """SQL for the start of ``column``'s bucket as text ``YYYY-MM-DD HH:MM`` (UTC), so the database
+    groups 100,000 rows into a few dozen and only those travel to pandas."""
+    if freq not in BUCKETS:
+        raise ValueError(f"bucket size must be one of {', '.join(BUCKETS)}, not {freq!r}")
+    if dialect == "postgresql":
+        utc = func.timezone("UTC", column)
+        if freq == "D":
+            return func.to_char(utc, "YYYY-MM-DD", type_=String) + " 00:00"
+        if freq == "h":
+            return func.to_char(utc, "YYYY-MM-DD HH24", type_=String) + ":00"
+        minute = cast(func.floor(extract("minute", utc) / 15) * 15, Integer)
+        return func.to_char(utc, "YYYY-MM-DD HH24:", type_=String) + func.lpad(
+            cast(minute, String), 2, "0", type_=String
+        )
+    # SQLite keeps UTC as text 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+    if freq == "D":
+        return func.substr(column, 1, 10, type_=String) + " 00:00"
+    if freq == "h":
+        return func.substr(column, 1, 13, type_=String) + ":00"
+    minute = (cast(func.substr(column, 15, 2), Integer) // 15) * 15
+    return func.substr(column, 1, 14, type_=String) + func.printf("%02d", minute, type_=String)
+
+
+def _as_time(keys: pd.Series) -> pd.Series:
+    return pd.to_datetime(keys, format="%Y-%m-%d %H:%M", utc=True)
+
+
 def mentions_over_time(
     engine: Engine, *, since: datetime | None = None, until: datetime | None = None, freq: str = "h"
 ) -> pd.DataFrame:
     """Columns: bucket, platform, sentiment ('untriaged' when not read yet), mentions."""
+    bucket = _bucket_key(MentionRow.created_at, freq, engine.dialect.name).label("bucket")
+    sentiment = func.coalesce(TriageRow.sentiment, "untriaged").label("sentiment")
     query = _window(
-        select(MentionRow.created_at, MentionRow.platform, TriageRow.sentiment)
+        select(bucket, MentionRow.platform, sentiment, func.count())
         .outerjoin(TriageRow, TriageRow.mention_id == MentionRow.id)
-        .where(MentionRow.is_own.is_(False)),
+        .where(MentionRow.is_own.is_(False))
+        .group_by(bucket, MentionRow.platform, sentiment),
         MentionRow.created_at,
         since,
         until,
     )
     with transaction(engine) as session:
-        frame = pd.DataFrame(session.execute(query).all(), columns=["created_at", "platform", "sentiment"])
-    if frame.empty:
-        return pd.DataFrame(
-            {
-                "bucket": pd.Series(dtype="datetime64[ns, UTC]"),
-                "platform": pd.Series(dtype=str),
-                "sentiment": pd.Series(dtype=str),
-                "mentions": pd.Series(dtype="int64"),
-            }
+        out = pd.DataFrame(
+            session.execute(query).all(), columns=["bucket", "platform", "sentiment", "mentions"]
         )
-    frame["sentiment"] = frame["sentiment"].fillna("untriaged")
-    frame["bucket"] = _floor(frame["created_at"], freq)
-    out = frame.groupby(["bucket", "platform", "sentiment"]).size().reset_index(name="mentions")
+    out["bucket"] = _as_time(out["bucket"])
+    out["mentions"] = out["mentions"].astype("int64")
     return out.sort_values(["bucket", "platform", "sentiment"]).reset_index(drop=True)
 
 
@@ -98,30 +122,56 @@ def backlog_now(engine: Engine) -> pd.DataFrame:
 def backlog_over_time(
     engine: Engine, *, since: datetime, until: datetime | None = None, freq: str = "h"
 ) -> pd.DataFrame:
-    """Columns: bucket (its end), platform, open — mentions received and not yet handled by then."""
+    """Columns: bucket (its end), platform, open — mentions received and not yet handled by then.
+
+    open(end) = open at ``since`` + received before ``end`` − handled before ``end``, with the
+    received and handled counts grouped per bucket by the database.
+    """
     until = until or utcnow()
+    dialect = engine.dialect.name
+    created_key = _bucket_key(MentionRow.created_at, freq, dialect).label("bucket")
+    handled_key = _bucket_key(MentionRow.handled_at, freq, dialect).label("bucket")
+    own = MentionRow.is_own.is_(False)
     with transaction(engine) as session:
-        rows = session.execute(
-            select(MentionRow.platform, MentionRow.created_at, MentionRow.handled_at)
-            .where(MentionRow.is_own.is_(False), MentionRow.created_at < until)
-            .where((MentionRow.handled_at.is_(None)) | (MentionRow.handled_at >= since))
+        start = dict(
+            session.execute(
+                select(MentionRow.platform, func.count())
+                .where(own, MentionRow.created_at < since)
+                .where(MentionRow.handled_at.is_(None) | (MentionRow.handled_at >= since))
+                .group_by(MentionRow.platform)
+            ).all()
+        )
+        received = session.execute(
+            select(MentionRow.platform, created_key, func.count())
+            .where(own, MentionRow.created_at >= since, MentionRow.created_at < until)
+            .group_by(MentionRow.platform, created_key)
         ).all()
-    frame = pd.DataFrame(rows, columns=["platform", "created_at", "handled_at"])
+        handled = session.execute(
+            select(MentionRow.platform, handled_key, func.count())
+            .where(own, MentionRow.handled_at >= since, MentionRow.handled_at < until)
+            .group_by(MentionRow.platform, handled_key)
+        ).all()
     edges = pd.date_range(
         pd.Timestamp(since).floor(freq), pd.Timestamp(until).ceil(freq), freq=freq, tz="UTC"
     )
     if len(edges) < 2:
-        edges = pd.DatetimeIndex([pd.Timestamp(since), pd.Timestamp(until)]).tz_convert("UTC")
-    ends = edges[1:]
+        edges = pd.date_range(pd.Timestamp(since).floor(freq), periods=2, freq=freq, tz="UTC")
+    starts = edges[:-1]
+    change: dict[str, pd.Series] = {}
+    for rows, sign in ((received, 1), (handled, -1)):
+        for platform, key, count in rows:
+            series = change.setdefault(platform, pd.Series(0, index=starts, dtype="int64"))
+            moment = _as_time(pd.Series([key]))[0]
+            if moment in series.index:
+                series[moment] += sign * int(count)
     records = []
-    created = pd.to_datetime(frame["created_at"], utc=True)
-    handled = pd.to_datetime(frame["handled_at"], utc=True)
-    for platform in sorted(frame["platform"].unique()):
-        mask = frame["platform"] == platform
-        c, h = created[mask], handled[mask]
-        for end in ends:
-            open_count = int(((c < end) & (h.isna() | (h >= end))).sum())
-            records.append({"bucket": end, "platform": platform, "open": open_count})
+    for platform in sorted(set(start) | set(change)):
+        steps = change.get(platform, pd.Series(0, index=starts, dtype="int64"))
+        running = int(start.get(platform, 0)) + steps.cumsum()
+        records.extend(
+            {"bucket": end, "platform": platform, "open": int(value)}
+            for end, value in zip(edges[1:], running.to_numpy(), strict=True)
+        )
     return pd.DataFrame(records, columns=["bucket", "platform", "open"])
 
 

@@ -284,3 +284,46 @@ def test_concurrent_sends_to_one_mention_post_once(engine: Engine) -> None:
         t.join(timeout=30)
     assert len(conn.posted) == 1
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "refused", "sent"], outcomes
+
+
+@pytest.mark.parametrize("freq", ["15min", "h", "D"])
+def test_sql_buckets_match_a_brute_force_count(engine: Engine, freq: str) -> None:
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(3)
+    since, until = NOW - timedelta(hours=30), NOW
+    rows = []
+    for n in range(60):
+        created = NOW - timedelta(minutes=rng.randint(0, 40 * 60), seconds=rng.randint(0, 59))
+        handled = created + timedelta(minutes=rng.randint(1, 300)) if rng.random() < 0.6 else None
+        status = "replied" if handled else "new"
+        platform = rng.choice(["x", "facebook"])
+        mid = add_mention(
+            engine,
+            f"m{n}",
+            platform=platform,
+            handle=f"h{n}",
+            created_at=created,
+            status=status,
+            sentiment=rng.choice(["negative", "neutral", None]),
+        )
+        if handled:
+            with transaction(engine) as s:
+                s.get(MentionRow, mid).handled_at = handled  # type: ignore[union-attr]
+        rows.append((platform, created, handled))
+    volume = analytics.mentions_over_time(engine, since=since, until=until, freq=freq)
+    in_window = [r for r in rows if since <= r[1] < until]
+    assert volume["mentions"].sum() == len(in_window)
+    floors = pd.Series([pd.Timestamp(r[1]).floor(freq) for r in in_window])
+    assert sorted(volume.groupby("bucket")["mentions"].sum().items()) == sorted(floors.value_counts().items())
+    backlog = analytics.backlog_over_time(engine, since=since, until=until, freq=freq)
+    for _, point in backlog.iterrows():
+        end = point["bucket"].to_pydatetime()
+        expected = sum(
+            1
+            for p, c, h in rows
+            if p == point["platform"] and c < min(end, until) and (h is None or h >= min(end, until))
+        )
+        assert point["open"] == expected, (point.to_dict(), expected)
