@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from desk.domain import Author, Mention, MentionKind, Platform
-from desk.store.schema import Account, AuthorRow, MentionRow
+from desk.store.schema import Account, AuthorRow, Base, MentionRow
 from desk.store.types import utcnow
 
 
@@ -77,32 +78,56 @@ def upsert_authors(session: Session, authors: Sequence[Author]) -> dict[tuple[st
          "updated_at": now}
         for (p, e), a in unique.items()
     ]
-    _execute_many(session, _author_upsert(session.get_bind().dialect.name), rows)
-    ids: dict[tuple[str, str], int] = {}
-    by_platform: dict[str, list[str]] = {}
-    for p, e in unique:
-        by_platform.setdefault(p, []).append(e)
-    for p, externals in by_platform.items():
-        for row_id, ext in session.execute(
-            select(AuthorRow.id, AuthorRow.external_id).where(
-                AuthorRow.platform == p, AuthorRow.external_id.in_(externals)
-            )
-        ):
-            ids[(p, ext)] = row_id
-    return ids
+    returned = _execute_many(session, _author_upsert(session.get_bind().dialect.name), rows)
+    return {(p, e): row_id for row_id, p, e, _inserted in returned}
 
 
-def _execute_many(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> None:
+def _execute_many(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> list[tuple[int, str, str, bool | None]]:
     """Run one upsert for many rows in the fastest form each database offers.
 
+    Returns ``(id, platform, external_id, inserted)`` per row; ``inserted`` is known on
+    PostgreSQL (``xmax = 0``) and None on SQLite.
+
     SQLite: a RETURNING clause makes SQLAlchemy fold the rows into one multi-VALUES
-    statement. PostgreSQL: psycopg's executemany pipelines one short, prepared statement
-    (a folded statement with thousands of placeholders costs more to parse than it saves).
+    statement. PostgreSQL: one statement over ``unnest`` of one array per column; its text
+    never changes, so the server plans it once, and a page is one round trip (row-by-row
+    executemany, even pipelined, costs the server a statement per row).
     """
+    table = stmt.table
     if session.get_bind().dialect.name == "sqlite":
-        session.connection().execute(stmt.returning(stmt.table.c.id), rows).all()
-    else:
-        session.connection().execute(stmt, rows)
+        result = session.connection().execute(
+            stmt.returning(table.c.id, table.c.platform, table.c.external_id), rows
+        )
+        return [(i, p, e, None) for i, p, e in result]
+    columns = tuple(rows[0].keys())
+    sql = _pg_unnest_sql(table.name, columns, _pg_conflict_sql(stmt))
+    dialect = session.get_bind().dialect
+    arrays = []
+    for name in columns:
+        column_type = table.c[name].type
+        convert = column_type.process_bind_param if isinstance(column_type, TypeDecorator) else None
+        arrays.append([convert(r[name], dialect) if convert else r[name] for r in rows])
+    return [tuple(r) for r in session.connection().exec_driver_sql(sql, tuple(arrays))]  # type: ignore[misc]
+
+
+_PG_ARRAY = {"Integer": "int8", "BigInteger": "int8", "Boolean": "bool", "UTCDateTime": "timestamptz"}
+
+
+@lru_cache(maxsize=16)
+def _pg_unnest_sql(table_name: str, columns: tuple[str, ...], conflict: str) -> str:
+    table = Base.metadata.tables[table_name]
+    # %b: psycopg sends the arrays in binary (its text format escapes every element with a regex)
+    casts = ", ".join(f"%b::{_PG_ARRAY.get(type(table.c[c].type).__name__, 'text')}[]" for c in columns)
+    names = ", ".join(columns)
+    return (f"INSERT INTO {table_name} ({names}) SELECT * FROM unnest({casts}) {conflict} "
+            "RETURNING id, platform, external_id, (xmax = 0)")
+
+
+@lru_cache(maxsize=8)
+def _pg_conflict_sql(stmt: Any) -> str:
+    """The ON CONFLICT clause of a compiled PostgreSQL upsert, reused verbatim."""
+    compiled = str(stmt.compile(dialect=postgresql.dialect()))
+    return compiled[compiled.index("ON CONFLICT"):]
 
 
 def upsert_mentions(
@@ -116,16 +141,20 @@ def upsert_mentions(
     if not unique:
         return 0
     author_ids = upsert_authors(session, [m.author for m in unique.values() if m.author is not None])
-    existing: set[tuple[str, str]] = set()
-    by_platform: dict[str, list[str]] = {}
-    for p, e in unique:
-        by_platform.setdefault(p, []).append(e)
-    for p, externals in by_platform.items():
-        existing.update(
-            (p, e) for e in session.scalars(
-                select(MentionRow.external_id).where(MentionRow.platform == p, MentionRow.external_id.in_(externals))
+    existing: set[tuple[str, str]] | None = None
+    if session.get_bind().dialect.name != "postgresql":  # PostgreSQL says which rows were new itself
+        existing = set()
+        by_platform: dict[str, list[str]] = {}
+        for p, e in unique:
+            by_platform.setdefault(p, []).append(e)
+        for p, externals in by_platform.items():
+            existing.update(
+                (p, e) for e in session.scalars(
+                    select(MentionRow.external_id).where(
+                        MentionRow.platform == p, MentionRow.external_id.in_(externals)
+                    )
+                )
             )
-        )
     now = utcnow()
     rows = []
     for key, m in unique.items():
@@ -152,9 +181,13 @@ def upsert_mentions(
             "is_own": _is_own(m, own_author_id),
             "ingested_at": now,
         })
-    _execute_many(session, _mention_upsert(session.get_bind().dialect.name), rows)
+    returned = _execute_many(session, _mention_upsert(session.get_bind().dialect.name), rows)
+    if existing is None:
+        new_keys = {(p, e) for _id, p, e, inserted in returned if inserted}
+    else:
+        new_keys = unique.keys() - existing
     # Our own posts are stored (they are threads' parents and carry our reach) but are not mentions.
-    return sum(1 for key in unique.keys() - existing if not _is_own(unique[key], own_author_id))
+    return sum(1 for key in new_keys if not _is_own(unique[key], own_author_id))
 
 
 def _is_own(m: Mention, own_author_id: str | None) -> bool:
