@@ -39,7 +39,7 @@ def render() -> None:
     widgets.show_flashes()
     me = state.agent()
     _filters()
-    top = st.columns([2, 2, 5])
+    top = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
     if top[0].button(
         "Next mention",
         type="primary",
@@ -49,6 +49,8 @@ def render() -> None:
     ):
         open_next(me)
     top[1].selectbox("Per page", PAGE_SIZES, index=1, key=PAGE_SIZE_KEY)
+    with top[2]:
+        _save_view_controls()
     _listing()
 
 
@@ -190,7 +192,6 @@ def _filters() -> None:
         row[5].toggle(
             "Mine", key="desk.queue.mine", on_change=_read_widgets, help="Mentions I am replying to"
         )
-    _save_view_controls()
 
 
 def _save_view(me: str) -> None:
