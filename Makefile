@@ -39,6 +39,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py
+	$(PY) bench/queue.py
+	$(PY) bench/triage.py
 
 clean:
 	rm -rf var .pytest_cache
