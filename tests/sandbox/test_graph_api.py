@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +19,10 @@ FEED_FIELDS = (
     "reactions.summary(true).limit(0),shares"
 )
 COMMENT_FIELDS = "id,from,message,created_time,parent,like_count,comment_count,permalink_url"
+
+
+def _epoch(graph_time: str) -> int:
+    return calendar.timegm(time.strptime(graph_time, "%Y-%m-%dT%H:%M:%S+0000"))
 
 
 def seed(nets: SandboxNetworks, posts: int = 3, comments: int = 7) -> list[dict]:
@@ -135,7 +140,8 @@ def test_since_filters_comments_and_feed(nets: SandboxNetworks, graph: facebook.
     comments = graph.get_connections(
         posts[0]["id"],
         "comments",
-        since=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(time.time() - 3600 + 11)),
+        # from the post's own (whole-second) time, so a slow machine cannot move the boundary
+        since=time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(_epoch(posts[0]["created_time"]) + 11)),
     )
     assert [c["message"] for c in comments["data"]] == ["Still down (0.1)", "Still down (0.2)"]
 
