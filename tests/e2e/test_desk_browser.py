@@ -165,6 +165,9 @@ def test_keyboard_failed_send_keeps_draft_then_sends_to_facebook(browser: Any, d
     draft.press("End")
     draft.type(", sorry about this. Engineers are fixing DNS now.")  # not applied yet
     page.keyboard.press("Tab")  # to the Send button; leaving the box applies the text
+    settle(page)
+    # as a person would: the count shows the whole text before they press Enter
+    expect(page.get_by_text(re.compile(r"^57 / 8000 characters"))).to_be_visible()
     expect(page.get_by_role("button", name="Send reply")).to_be_focused()
     page.keyboard.press("Enter")
     settle(page)
