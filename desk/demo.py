@@ -22,6 +22,9 @@ from desk.store.engine import make_engine, transaction
 from desk.store.migrate import upgrade
 from desk.store.schema import Incident, Template
 
+# Open the demo 20 incident-minutes in, so the team walks into a queue that is already filling.
+DEMO_START_OFFSET_SECONDS = 20 * 60
+
 DEMO_INCIDENT = {
     "title": "DNS outage: phones cannot register",
     "status_url": "https://status.nimbusvoice.example/incidents/dns-outage",
@@ -72,7 +75,7 @@ def run_demo(*, port: int = 8501, speed: float = 30.0, reset: bool = False) -> N
 
     nets = SandboxNetworks.start(
         host=settings.sandbox_host, x_port=settings.sandbox_x_port, graph_port=settings.sandbox_graph_port,
-        incident="demo", speed=speed,
+        incident="demo", speed=speed, start_offset_seconds=DEMO_START_OFFSET_SECONDS,
     )
     env = {**os.environ, **nets.env(), "DESK_DATABASE_URL": db_url, "DESK_DEMO": "true"}
     os.environ.update(nets.env())
