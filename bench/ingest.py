@@ -1,7 +1,8 @@
 """Ingest throughput: mentions/s stored end to end (sandbox → tweepy/facebook-sdk → database).
 
 For 20,000 mentions (10,000 on X, 10,000 Facebook comments) on SQLite and on
-PostgreSQL. The sandbox networks run in a separate process, like the real ones. The baseline, measured in the same run, is the same walk through the
+PostgreSQL. The sandbox networks run in a separate process, like the real ones.
+The baseline, measured in the same run, is the same walk through the
 connectors with nothing stored, so the ratio shows what the store costs.
 
     ./.venv/bin/python bench/ingest.py [--total 20000]
@@ -92,9 +93,11 @@ def main() -> None:
                 elapsed = time.perf_counter() - started
                 rate = report.new / elapsed
                 verdict = "meets" if rate >= 2000 else "MISSES"
-                print(f"{name:<10} end to end             {report.new:>7} mentions  {rate:>9.0f} mentions/s  "
-                      f"ratio to baseline {rate / baseline:.2f}  ({verdict} the 2,000/s target)"
-                      + (f"  errors: {report.errors}" if report.errors else ""))
+                print(
+                    f"{name:<10} end to end             {report.new:>7} mentions  {rate:>9.0f} mentions/s  "
+                    f"ratio to baseline {rate / baseline:.2f}  ({verdict} the 2,000/s target)"
+                    + (f"  errors: {report.errors}" if report.errors else "")
+                )
                 engine.dispose()
         finally:
             if admin is not None and "postgresql" in targets:

@@ -16,6 +16,7 @@ export_app = typer.Typer(no_args_is_help=True, help="Export stored data.")
 app.add_typer(db_app, name="db")
 app.add_typer(export_app, name="export")
 from desk.triage.commands import register as register_triage  # noqa: E402
+
 register_triage(app)
 
 
@@ -50,23 +51,33 @@ def _engine():  # type: ignore[no-untyped-def]
 @app.command("pull")
 def pull(
     follow: Annotated[bool, typer.Option("--follow", help="Keep polling at the interval.")] = False,
-    interval: Annotated[float | None, typer.Option(help="Seconds between polls (default DESK_POLL_INTERVAL_SECONDS).")] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between polls (default DESK_POLL_INTERVAL_SECONDS).")
+    ] = None,
     triage: Annotated[bool, typer.Option("--triage/--no-triage", help="Triage what was stored.")] = True,
 ) -> None:
     """Drain every enabled stream once (exit 0 when caught up), or keep polling with --follow."""
     from desk.config import get_settings
     from desk.connectors.registry import build_connectors
-    from desk.worker import run_cycle, follow_forever
+    from desk.worker import follow_forever, run_cycle
 
     settings = get_settings()
     engine = _engine()
     connectors = build_connectors(settings)
     if not connectors:
-        fail("No network is configured. Set DESK_X_BEARER_TOKEN or DESK_FB_PAGE_ID + DESK_FB_PAGE_TOKEN "
-             "(or run `python -m desk demo`).")
+        fail(
+            "No network is configured. Set DESK_X_BEARER_TOKEN or DESK_FB_PAGE_ID + DESK_FB_PAGE_TOKEN "
+            "(or run `python -m desk demo`)."
+        )
     if follow:
-        follow_forever(engine, connectors, settings, interval=interval or settings.poll_interval_seconds,
-                       console=True, triage=triage)
+        follow_forever(
+            engine,
+            connectors,
+            settings,
+            interval=interval or settings.poll_interval_seconds,
+            console=True,
+            triage=triage,
+        )
         return
     outcome = run_cycle(engine, connectors, settings, console=True, triage=triage)
     for line in outcome.errors:
@@ -105,7 +116,9 @@ def demo(
 @app.command("sandbox")
 def sandbox(
     x_port: Annotated[int | None, typer.Option("--x-port", help="Default DESK_SANDBOX_X_PORT.")] = None,
-    graph_port: Annotated[int | None, typer.Option("--graph-port", help="Default DESK_SANDBOX_GRAPH_PORT.")] = None,
+    graph_port: Annotated[
+        int | None, typer.Option("--graph-port", help="Default DESK_SANDBOX_GRAPH_PORT.")
+    ] = None,
     speed: Annotated[float, typer.Option(help="Incident seconds per real second (inf: all at once).")] = 60.0,
     incident: Annotated[str, typer.Option(help="demo (the bundled incident) or none (no items).")] = "demo",
 ) -> None:
@@ -134,9 +147,14 @@ def _plain_error(exc: Exception) -> str:
     from desk.logs import scrub
 
     if isinstance(exc, OperationalError):
-        return "Cannot use the database named by DESK_DATABASE_URL: " + scrub(str(exc.orig or exc)).splitlines()[0]
+        return (
+            "Cannot use the database named by DESK_DATABASE_URL: "
+            + scrub(str(exc.orig or exc)).splitlines()[0]
+        )
     if isinstance(exc, ArgumentError):
-        return "DESK_DATABASE_URL is not a database URL the desk understands (e.g. sqlite:///var/desk.sqlite3)."
+        return (
+            "DESK_DATABASE_URL is not a database URL the desk understands (e.g. sqlite:///var/desk.sqlite3)."
+        )
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"DESK_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
@@ -157,4 +175,3 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("Stopped.", err=True)
         sys.exit(130)
-

@@ -36,7 +36,8 @@ DEMO_TEMPLATES = {
         "Updates: {status_url}"
     ),
     "Reboot after fix": (
-        "Hi {first_name}, the fix is live. Please reboot your phone (unplug it for 10 seconds) so it registers "
+        "Hi {first_name}, the fix is live. Please reboot your phone (unplug it for 10 seconds) "
+        "so it registers "
         "again. Still stuck? Reply here and we'll help. {status_url}"
     ),
     "Status page down": (
@@ -44,8 +45,9 @@ DEMO_TEMPLATES = {
         "until it is back. Expected fix: {eta}."
     ),
     "Thank you": "Thanks for your patience, {first_name}, and sorry for the disruption today.",
-    "Move to DM": "Hi {first_name}, so we can look at your account, please send us a direct message with your "
-                  "account number (never your password).",
+    "Move to DM": "Hi {first_name}, so we can look at your account, please send us a direct message "
+    "with your "
+    "account number (never your password).",
 }
 
 
@@ -74,8 +76,12 @@ def run_demo(*, port: int = 8501, speed: float = 30.0, reset: bool = False) -> N
     seed_demo(engine)
 
     nets = SandboxNetworks.start(
-        host=settings.sandbox_host, x_port=settings.sandbox_x_port, graph_port=settings.sandbox_graph_port,
-        incident="demo", speed=speed, start_offset_seconds=DEMO_START_OFFSET_SECONDS,
+        host=settings.sandbox_host,
+        x_port=settings.sandbox_x_port,
+        graph_port=settings.sandbox_graph_port,
+        incident="demo",
+        speed=speed,
+        start_offset_seconds=DEMO_START_OFFSET_SECONDS,
     )
     env = {**os.environ, **nets.env(), "DESK_DATABASE_URL": db_url, "DESK_DEMO": "true"}
     os.environ.update(nets.env())
@@ -85,8 +91,11 @@ def run_demo(*, port: int = 8501, speed: float = 30.0, reset: bool = False) -> N
 
     stop = threading.Event()
     worker = threading.Thread(
-        target=follow_forever, args=(engine, connectors, settings),
-        kwargs={"interval": 5.0, "stop": stop}, daemon=True, name="desk-worker",
+        target=follow_forever,
+        args=(engine, connectors, settings),
+        kwargs={"interval": 5.0, "stop": stop},
+        daemon=True,
+        name="desk-worker",
     )
     worker.start()
     print(f"Sandbox X API:     {nets.x_base_url}")
@@ -94,9 +103,21 @@ def run_demo(*, port: int = 8501, speed: float = 30.0, reset: bool = False) -> N
     print(f"Database:          {engine.url.render_as_string(hide_password=True)}")
     print(f"The desk:          http://localhost:{port}   (Ctrl-C stops everything)", flush=True)
     ui = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=env, cwd=PROJECT_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(PROJECT_ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
     )
     try:
         ui.wait()

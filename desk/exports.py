@@ -19,9 +19,23 @@ from sqlalchemy.orm import Session, aliased
 from desk.store.schema import AuthorRow, MentionRow
 
 MENTION_COLUMNS = [
-    "platform", "external_id", "kind", "permalink", "author_handle", "author_name", "author_followers",
-    "created_at", "text", "parent_external_id", "conversation_id", "lang", "status",
-    "like_count", "reply_count", "repost_count", "quote_count",
+    "platform",
+    "external_id",
+    "kind",
+    "permalink",
+    "author_handle",
+    "author_name",
+    "author_followers",
+    "created_at",
+    "text",
+    "parent_external_id",
+    "conversation_id",
+    "lang",
+    "status",
+    "like_count",
+    "reply_count",
+    "repost_count",
+    "quote_count",
 ]
 _FORMULA_STARTS = ("=", "+", "-", "\t", "\r")
 # "@" starts almost every tweet ("@NimbusVoice is it down?"). It is only dangerous as the
@@ -50,10 +64,23 @@ def mention_rows(engine: Engine, batch: int = 2000) -> Iterator[list[str]]:
     with Session(engine) as session:
         for m, a in session.execute(query):
             yield [
-                m.platform, m.external_id, m.kind, m.permalink, a.handle if a else None, a.name if a else None,
-                a.followers if a else None, m.created_at.isoformat().replace("+00:00", "Z"), m.text,
-                m.parent_external_id, m.conversation_id, m.lang, m.status,
-                m.like_count, m.reply_count, m.repost_count, m.quote_count,
+                m.platform,
+                m.external_id,
+                m.kind,
+                m.permalink,
+                a.handle if a else None,
+                a.name if a else None,
+                a.followers if a else None,
+                m.created_at.isoformat().replace("+00:00", "Z"),
+                m.text,
+                m.parent_external_id,
+                m.conversation_id,
+                m.lang,
+                m.status,
+                m.like_count,
+                m.reply_count,
+                m.repost_count,
+                m.quote_count,
             ]  # type: ignore[misc]
 
 

@@ -126,15 +126,24 @@ def pull_all(
             message = _plain(exc)
             if isinstance(exc, NeedsReauth):
                 set_account_status(engine, platform, _safe_key(connector), "needs_reauth", message)
-            report.streams.append(StreamResult(stream=f"{platform.value}:account", platform=platform, error=message))
+            report.streams.append(
+                StreamResult(stream=f"{platform.value}:account", platform=platform, error=message)
+            )
             continue
         with transaction(engine) as s:
             account_id = ensure_account(s, platform, account_key)
         reauth = False
         for stream in streams:
             try:
-                result = drain_stream(engine, connector, stream, account_id=account_id, settings=settings,
-                                      progress=progress, sleep=sleep)
+                result = drain_stream(
+                    engine,
+                    connector,
+                    stream,
+                    account_id=account_id,
+                    settings=settings,
+                    progress=progress,
+                    sleep=sleep,
+                )
                 mark_stream_ok(engine, stream, platform)
             except NeedsReauth as exc:
                 message = _plain(exc)
@@ -152,7 +161,9 @@ def pull_all(
                 continue
             report.streams.append(result)
         if not reauth:
-            set_account_status(engine, platform, account_key, "ok", None, only_from=("ok", "needs_reauth", "error"))
+            set_account_status(
+                engine, platform, account_key, "ok", None, only_from=("ok", "needs_reauth", "error")
+            )
     return report
 
 

@@ -37,13 +37,17 @@ def items_to_measure(engine: Engine, platform: Platform, now: datetime) -> dict[
     with transaction(engine) as s:
         replies = s.scalars(
             select(Reply.external_id).where(
-                Reply.platform == platform.value, Reply.status == "sent", Reply.external_id.is_not(None),
+                Reply.platform == platform.value,
+                Reply.status == "sent",
+                Reply.external_id.is_not(None),
                 Reply.sent_at >= since,
             )
         ).all()
         posts = s.scalars(
             select(MentionRow.external_id).where(
-                MentionRow.platform == platform.value, MentionRow.is_own.is_(True), MentionRow.created_at >= since
+                MentionRow.platform == platform.value,
+                MentionRow.is_own.is_(True),
+                MentionRow.created_at >= since,
             )
         ).all()
     items = {str(e): "post" for e in posts}
@@ -51,7 +55,9 @@ def items_to_measure(engine: Engine, platform: Platform, now: datetime) -> dict[
     return items
 
 
-def refresh_metrics(engine: Engine, connectors: dict[Platform, Connector], now: datetime | None = None) -> MetricsReport:
+def refresh_metrics(
+    engine: Engine, connectors: dict[Platform, Connector], now: datetime | None = None
+) -> MetricsReport:
     now = now or utcnow()
     report = MetricsReport()
     for platform, connector in connectors.items():
@@ -65,8 +71,15 @@ def refresh_metrics(engine: Engine, connectors: dict[Platform, Connector], now: 
             continue
         with transaction(engine) as s:
             for r in readings:
-                s.add(MetricSnapshot(platform=platform.value, external_id=r.external_id,
-                                     item_kind=items.get(r.external_id, "reply"), name=r.name, value=r.value,
-                                     captured_at=now))
+                s.add(
+                    MetricSnapshot(
+                        platform=platform.value,
+                        external_id=r.external_id,
+                        item_kind=items.get(r.external_id, "reply"),
+                        name=r.name,
+                        value=r.value,
+                        captured_at=now,
+                    )
+                )
         report.snapshots += len(readings)
     return report

@@ -81,9 +81,12 @@ def follow_forever(
         try:
             outcome = run_cycle(engine, connectors, settings, console=console, triage=triage)
             if console:
-                print(f"{time.strftime('%H:%M:%S')} stored {outcome.new_mentions} new, "
-                      f"triaged {outcome.triaged}" + (f"; problems: {'; '.join(outcome.errors)}"
-                                                      if outcome.errors else ""), flush=True)
+                print(
+                    f"{time.strftime('%H:%M:%S')} stored {outcome.new_mentions} new, "
+                    f"triaged {outcome.triaged}"
+                    + (f"; problems: {'; '.join(outcome.errors)}" if outcome.errors else ""),
+                    flush=True,
+                )
         except Exception:  # noqa: BLE001 - the loop must survive anything one cycle does
             log.exception("A desk cycle failed; the next one starts from the stored state")
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
@@ -102,8 +105,12 @@ class _progress:
             return None
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} new"),
-                                  transient=False)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} new"),
+            transient=False,
+        )
         self._progress.start()
 
         def update(stream: str, new: int) -> None:

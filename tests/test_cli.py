@@ -13,12 +13,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def desk(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def desk(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-m", "desk", *args], env=full_env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "desk", *args],
+        env=full_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_pull_then_export_mentions(tmp_path: Path, sqlite_url: str) -> None:
@@ -54,12 +62,17 @@ def test_pull_then_export_mentions(tmp_path: Path, sqlite_url: str) -> None:
     [
         (("pull",), {}, "No network is configured"),
         (("db", "upgrade"), {"DESK_DATABASE_URL": "nonsense"}, "DESK_DATABASE_URL is not a database URL"),
-        (("pull",), {"DESK_X_BEARER_TOKEN": "changeme"}, "DESK_X_BEARER_TOKEN: Value error, looks like a placeholder"),
+        (
+            ("pull",),
+            {"DESK_X_BEARER_TOKEN": "changeme"},
+            "DESK_X_BEARER_TOKEN: Value error, looks like a placeholder",
+        ),
         (("export", "mentions", "--out", "/proc/forbidden/x.csv"), {}, "Cannot write /proc/forbidden/x.csv"),
     ],
 )
-def test_bad_input_gets_one_plain_line(args: tuple[str, ...], env: dict[str, str], message: str,
-                                       sqlite_url: str) -> None:
+def test_bad_input_gets_one_plain_line(
+    args: tuple[str, ...], env: dict[str, str], message: str, sqlite_url: str
+) -> None:
     result = desk(*args, env={"DESK_DATABASE_URL": sqlite_url, **env})
     assert result.returncode == 1
     assert message in result.stderr

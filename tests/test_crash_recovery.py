@@ -31,11 +31,16 @@ def test_kill_9_mid_ingest_then_restart(engine: Engine, db_url: str) -> None:
         expected = {str(t.id) for t in nets.x.iter_newest_first(mentions_only=True)}
         assert len(expected) == total
         env = {
-            **os.environ, **{k: v for k, v in nets.env().items() if not k.startswith("DESK_FB")},
-            "DESK_DATABASE_URL": db_url, "DESK_PAGE_SIZE": "5", "PYTHONPATH": str(ROOT),
+            **os.environ,
+            **{k: v for k, v in nets.env().items() if not k.startswith("DESK_FB")},
+            "DESK_DATABASE_URL": db_url,
+            "DESK_PAGE_SIZE": "5",
+            "PYTHONPATH": str(ROOT),
         }
         command = [sys.executable, "-m", "desk", "pull", "--no-triage"]
-        victim = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        victim = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 60
         while count(engine) < 300 and time.monotonic() < deadline and victim.poll() is None:
             time.sleep(0.05)

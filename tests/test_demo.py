@@ -31,11 +31,23 @@ def test_demo_fills_the_desk_and_ctrl_c_stops_everything(tmp_path: Path) -> None
     db = tmp_path / "demo.sqlite3"
     ui, x, graph = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
-    env.update({"DESK_DATABASE_URL": f"sqlite:///{db}", "DESK_SANDBOX_X_PORT": str(x),
-                "DESK_SANDBOX_GRAPH_PORT": str(graph), "PYTHONPATH": str(ROOT)})
-    proc = subprocess.Popen([sys.executable, "-m", "desk", "demo", "--port", str(ui), "--speed", "120"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    env.update(
+        {
+            "DESK_DATABASE_URL": f"sqlite:///{db}",
+            "DESK_SANDBOX_X_PORT": str(x),
+            "DESK_SANDBOX_GRAPH_PORT": str(graph),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desk", "demo", "--port", str(ui), "--speed", "120"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         counts = (0, 0)

@@ -12,9 +12,16 @@ from desk.store.schema import AuthorRow, MentionRow
 
 def make(ext: str, likes: int = 0, author: str = "a1", followers: int | None = 5) -> Mention:
     return Mention(
-        platform=Platform.X, external_id=ext, kind=MentionKind.REPLY, text=f"text {ext} \x00 <b>",
-        created_at=datetime(2026, 11, 27, tzinfo=UTC), author=Author(Platform.X, author, "h", "N", followers),
-        parent_external_id="99", conversation_id="99", metrics={"like_count": likes}, raw={"id": ext},
+        platform=Platform.X,
+        external_id=ext,
+        kind=MentionKind.REPLY,
+        text=f"text {ext} \x00 <b>",
+        created_at=datetime(2026, 11, 27, tzinfo=UTC),
+        author=Author(Platform.X, author, "h", "N", followers),
+        parent_external_id="99",
+        conversation_id="99",
+        metrics={"like_count": likes},
+        raw={"id": ext},
     )
 
 
@@ -30,8 +37,14 @@ def test_upsert_counts_new_once_and_refreshes_counts(engine: Engine) -> None:
 
 
 def test_same_external_id_on_two_platforms_is_two_mentions(engine: Engine) -> None:
-    fb = Mention(platform=Platform.FACEBOOK, external_id="1", kind=MentionKind.COMMENT, text="hi",
-                 created_at=datetime(2026, 11, 27, tzinfo=UTC), author=None)
+    fb = Mention(
+        platform=Platform.FACEBOOK,
+        external_id="1",
+        kind=MentionKind.COMMENT,
+        text="hi",
+        created_at=datetime(2026, 11, 27, tzinfo=UTC),
+        author=None,
+    )
     with transaction(engine) as s:
         assert upsert_mentions(s, [make("1"), fb], account_id=None, own_author_id=None) == 2
 

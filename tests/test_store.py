@@ -11,8 +11,19 @@ from desk.store.schema import AuthorRow, MentionRow
 def test_schema_has_every_table(engine: Engine) -> None:
     names = set(inspect(engine).get_table_names())
     assert {
-        "accounts", "authors", "mentions", "sync_state", "metric_snapshots", "triage",
-        "triage_corrections", "agents", "claims", "replies", "notes", "templates", "incidents",
+        "accounts",
+        "authors",
+        "mentions",
+        "sync_state",
+        "metric_snapshots",
+        "triage",
+        "triage_corrections",
+        "agents",
+        "claims",
+        "replies",
+        "notes",
+        "templates",
+        "incidents",
     } <= names
 
 
@@ -22,8 +33,17 @@ def test_hostile_text_round_trips(engine: Engine) -> None:
         author = AuthorRow(platform="x", external_id="1", handle="<b>h</b>", name="\u202eevil")
         s.add(author)
         s.flush()
-        s.add(MentionRow(platform="x", external_id="10", kind="tweet", author_id=author.id, text=hostile,
-                         created_at=datetime(2026, 1, 1, tzinfo=UTC), raw={"text": "a\x00b\ud800"}))
+        s.add(
+            MentionRow(
+                platform="x",
+                external_id="10",
+                kind="tweet",
+                author_id=author.id,
+                text=hostile,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                raw={"text": "a\x00b\ud800"},
+            )
+        )
     with transaction(engine) as s:
         row = s.scalars(select(MentionRow)).one()
         assert row.text == hostile

@@ -60,8 +60,12 @@ def sort_graph_error(exc: BaseException) -> DeskError:
         subcode = error.get("error_subcode")
         message = str(error.get("message") or exc.message or "")
         if code == 190:
-            reason = {463: "expired", 460: "was invalidated by a password change", 466: "was invalidated",
-                      467: "belongs to a user who logged out"}.get(subcode, "is no longer valid")
+            reason = {
+                463: "expired",
+                460: "was invalidated by a password change",
+                466: "was invalidated",
+                467: "belongs to a user who logged out",
+            }.get(subcode, "is no longer valid")
             return NeedsReauth(f"Facebook token {reason} — reconnect the Facebook Page in Settings.")
         if code in THROTTLE_CODES or "request limit reached" in message.lower():
             return RateLimited("Facebook is rate limiting the desk; it will try again shortly.", None)
@@ -236,14 +240,17 @@ class FacebookConnector:
             seen: set[str] = set()
             while True:
                 args: dict[str, Any] = {
-                    "fields": COMMENT_FIELDS, "filter": "stream", "order": "reverse_chronological",
+                    "fields": COMMENT_FIELDS,
+                    "filter": "stream",
+                    "order": "reverse_chronological",
                     "limit": max(1, min(100, self.settings.page_size)),
                 }
                 if after:
                     args["after"] = after
                 body = self._get(f"{post_id}/comments", **args)
                 comments = [
-                    c for c in body.get("data") or []
+                    c
+                    for c in body.get("data") or []
                     if isinstance(c, dict) and c.get("id") and c.get("created_time")
                 ]
                 mentions = [mention_from_comment(c, post_id) for c in comments]
@@ -285,7 +292,9 @@ class FacebookConnector:
         body = self._call(self.graph.put_comment, object_id=target, message=text)
         comment_id = (body or {}).get("id") if isinstance(body, dict) else None
         if not comment_id:
-            raise Retriable("Facebook accepted the reply but did not return its id; check the Page before resending.")
+            raise Retriable(
+                "Facebook accepted the reply but did not return its id; check the Page before resending."
+            )
         return PostedReply(
             platform=Platform.FACEBOOK,
             external_id=str(comment_id),
@@ -301,14 +310,18 @@ class FacebookConnector:
             item = str(item)
             try:
                 body = self._get(item, fields="id,like_count,comment_count")
-                readings.append(MetricReading(Platform.FACEBOOK, item, "like_count", int(body.get("like_count") or 0)))
+                readings.append(
+                    MetricReading(Platform.FACEBOOK, item, "like_count", int(body.get("like_count") or 0))
+                )
                 readings.append(
                     MetricReading(Platform.FACEBOOK, item, "reply_count", int(body.get("comment_count") or 0))
                 )
                 continue
             except Fatal:
                 pass  # not a comment: read it as a post
-            body = self._get(item, fields="id,reactions.summary(true).limit(0),comments.summary(true).limit(0),shares")
+            body = self._get(
+                item, fields="id,reactions.summary(true).limit(0),comments.summary(true).limit(0),shares"
+            )
             post = mention_from_post({**body, "created_time": "1970-01-01T00:00:00+0000"})
             for name, value in post.metrics.items():
                 readings.append(MetricReading(Platform.FACEBOOK, item, name, value))
@@ -318,7 +331,9 @@ class FacebookConnector:
                     values = series.get("values") or []
                     if values and isinstance(values[-1].get("value"), int):
                         readings.append(
-                            MetricReading(Platform.FACEBOOK, item, "impression_count", int(values[-1]["value"]))
+                            MetricReading(
+                                Platform.FACEBOOK, item, "impression_count", int(values[-1]["value"])
+                            )
                         )
             except Fatal as exc:
                 log.info("No insights for %s: %s", item, exc)

@@ -29,12 +29,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TWEET_FIELDS = [
-    "author_id", "created_at", "conversation_id", "in_reply_to_user_id", "referenced_tweets",
-    "public_metrics", "lang", "entities",
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "public_metrics",
+    "lang",
+    "entities",
 ]
 USER_FIELDS = ["username", "name", "public_metrics"]
 EXPANSIONS = ["author_id"]
-METRIC_NAMES = ("impression_count", "like_count", "reply_count", "retweet_count", "quote_count", "bookmark_count")
+METRIC_NAMES = (
+    "impression_count",
+    "like_count",
+    "reply_count",
+    "retweet_count",
+    "quote_count",
+    "bookmark_count",
+)
 
 
 def sort_x_error(exc: BaseException) -> DeskError:
@@ -42,7 +55,9 @@ def sort_x_error(exc: BaseException) -> DeskError:
     if isinstance(exc, DeskError):
         return exc
     if isinstance(exc, tweepy.TooManyRequests):
-        return RateLimited("X is rate limiting the desk; it will try again shortly.", _retry_after(exc.response))
+        return RateLimited(
+            "X is rate limiting the desk; it will try again shortly.", _retry_after(exc.response)
+        )
     if isinstance(exc, tweepy.Unauthorized):
         return NeedsReauth("X rejected the desk's credentials (401). Reconnect the X account in Settings.")
     if isinstance(exc, tweepy.Forbidden):
@@ -113,12 +128,15 @@ def mention_from_tweet(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) 
         if ref.get("type") == "replied_to":
             replied_to = str(ref.get("id"))
     metrics = {
-        k: int(v) for k, v in (tweet.get("public_metrics") or {}).items() if isinstance(v, (int, str))
-        and str(v).isdigit()
+        k: int(v)
+        for k, v in (tweet.get("public_metrics") or {}).items()
+        if isinstance(v, (int, str)) and str(v).isdigit()
     }
     handle = author.handle if author else None
     tweet_id = str(tweet["id"])
-    permalink = f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}"
+    permalink = (
+        f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}"
+    )
     raw = {"tweet": tweet}
     if user:
         raw["author"] = user
@@ -176,7 +194,9 @@ class XConnector:
     def account_key(self) -> str:
         if self._user_id is None:
             if not self.settings.x_write_enabled:
-                raise Fatal("Set DESK_X_USER_ID, or the X OAuth keys so the desk can look up its own account.")
+                raise Fatal(
+                    "Set DESK_X_USER_ID, or the X OAuth keys so the desk can look up its own account."
+                )
             me = self._call(self.client.get_me, user_fields=["username", "name"], user_auth=True)
             data = me.get("data") or {}
             if not data.get("id"):
@@ -229,7 +249,8 @@ class XConnector:
                 raise Retriable("X sent an answer the desk cannot read; it will retry.")
             tweets = [t for t in body.get("data") or [] if isinstance(t, dict) and t.get("id")]
             users = {
-                str(u["id"]): u for u in (body.get("includes") or {}).get("users") or []
+                str(u["id"]): u
+                for u in (body.get("includes") or {}).get("users") or []
                 if isinstance(u, dict) and u.get("id")
             }
             meta = body.get("meta") or {}
@@ -243,8 +264,10 @@ class XConnector:
                 next_token = None
             if next_token and tweets:
                 seen_tokens.add(next_token)
-                yield Page(mentions, {"since_id": since_id, "pending_newest_id": pending_newest,
-                                      "next_token": next_token})
+                yield Page(
+                    mentions,
+                    {"since_id": since_id, "pending_newest_id": pending_newest, "next_token": next_token},
+                )
                 token = next_token
                 continue
             final_since = pending_newest or since_id
@@ -263,13 +286,17 @@ class XConnector:
     # -- writing ---------------------------------------------------------------------------
     def post_reply(self, mention: Mention, text: str) -> PostedReply:
         if not self.settings.x_write_enabled:
-            raise NeedsReauth("X posting is not connected: set the X OAuth 1.0a keys (DESK_X_CONSUMER_KEY ...).")
+            raise NeedsReauth(
+                "X posting is not connected: set the X OAuth 1.0a keys (DESK_X_CONSUMER_KEY ...)."
+            )
         body = self._call(
             self.client.create_tweet, text=text, in_reply_to_tweet_id=mention.external_id, user_auth=True
         )
         data = (body or {}).get("data") or {}
         if not data.get("id"):
-            raise Retriable("X accepted the reply but did not return its id; check the account before resending.")
+            raise Retriable(
+                "X accepted the reply but did not return its id; check the account before resending."
+            )
         tweet_id = str(data["id"])
         return PostedReply(
             platform=Platform.X,

@@ -25,7 +25,7 @@ def _insert(session: Session, table: Any) -> Any:
 @lru_cache(maxsize=4)
 def _author_upsert(dialect: str) -> Any:
     table = AuthorRow.__table__
-    stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={
@@ -41,7 +41,7 @@ def _author_upsert(dialect: str) -> Any:
 def _mention_upsert(dialect: str) -> Any:
     """One statement, compiled once and run as executemany: counts refresh, text stays as first seen."""
     table = MentionRow.__table__
-    stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={
@@ -55,8 +55,9 @@ def _mention_upsert(dialect: str) -> Any:
 
 
 def ensure_account(session: Session, platform: Platform, external_id: str) -> int:
-    stmt = _insert(session, Account).values(platform=platform.value, external_id=external_id, status="ok",
-                                            created_at=utcnow())
+    stmt = _insert(session, Account).values(
+        platform=platform.value, external_id=external_id, status="ok", created_at=utcnow()
+    )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "external_id"]))
     return int(
         session.scalar(
@@ -74,15 +75,23 @@ def upsert_authors(session: Session, authors: Sequence[Author]) -> dict[tuple[st
         return {}
     now = utcnow()
     rows = [
-        {"platform": p, "external_id": e, "handle": a.handle, "name": a.name, "followers": a.followers,
-         "updated_at": now}
+        {
+            "platform": p,
+            "external_id": e,
+            "handle": a.handle,
+            "name": a.name,
+            "followers": a.followers,
+            "updated_at": now,
+        }
         for (p, e), a in unique.items()
     ]
     returned = _execute_many(session, _author_upsert(session.get_bind().dialect.name), rows)
     return {(p, e): row_id for row_id, p, e, _inserted in returned}
 
 
-def _execute_many(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> list[tuple[int, str, str, bool | None]]:
+def _execute_many(
+    session: Session, stmt: Any, rows: list[dict[str, Any]]
+) -> list[tuple[int, str, str, bool | None]]:
     """Run one upsert for many rows in the fastest form each database offers.
 
     Returns ``(id, platform, external_id, inserted)`` per row; ``inserted`` is known on
@@ -119,15 +128,17 @@ def _pg_unnest_sql(table_name: str, columns: tuple[str, ...], conflict: str) -> 
     # %b: psycopg sends the arrays in binary (its text format escapes every element with a regex)
     casts = ", ".join(f"%b::{_PG_ARRAY.get(type(table.c[c].type).__name__, 'text')}[]" for c in columns)
     names = ", ".join(columns)
-    return (f"INSERT INTO {table_name} ({names}) SELECT * FROM unnest({casts}) {conflict} "
-            "RETURNING id, platform, external_id, (xmax = 0)")
+    return (
+        f"INSERT INTO {table_name} ({names}) SELECT * FROM unnest({casts}) {conflict} "
+        "RETURNING id, platform, external_id, (xmax = 0)"
+    )
 
 
 @lru_cache(maxsize=8)
 def _pg_conflict_sql(stmt: Any) -> str:
     """The ON CONFLICT clause of a compiled PostgreSQL upsert, reused verbatim."""
     compiled = str(stmt.compile(dialect=postgresql.dialect()))
-    return compiled[compiled.index("ON CONFLICT"):]
+    return compiled[compiled.index("ON CONFLICT") :]
 
 
 def upsert_mentions(
@@ -149,7 +160,8 @@ def upsert_mentions(
             by_platform.setdefault(p, []).append(e)
         for p, externals in by_platform.items():
             existing.update(
-                (p, e) for e in session.scalars(
+                (p, e)
+                for e in session.scalars(
                     select(MentionRow.external_id).where(
                         MentionRow.platform == p, MentionRow.external_id.in_(externals)
                     )
@@ -157,30 +169,34 @@ def upsert_mentions(
             )
     now = utcnow()
     rows = []
-    for key, m in unique.items():
+    for m in unique.values():
         metrics = m.metrics
-        rows.append({
-            "platform": m.platform.value,
-            "external_id": m.external_id,
-            "kind": m.kind.value,
-            "account_id": account_id,
-            "author_id": author_ids.get((m.author.platform.value, m.author.external_id)) if m.author else None,
-            "parent_external_id": m.parent_external_id,
-            "conversation_id": m.conversation_id,
-            "text": m.text,
-            "created_at": m.created_at,
-            "lang": m.lang,
-            "permalink": m.permalink,
-            "like_count": int(metrics.get("like_count", 0)),
-            "reply_count": int(metrics.get("reply_count", 0)),
-            "repost_count": int(metrics.get("retweet_count", metrics.get("repost_count", 0))),
-            "quote_count": int(metrics.get("quote_count", 0)),
-            "impression_count": metrics.get("impression_count"),
-            "raw": m.raw,
-            "status": "new",
-            "is_own": _is_own(m, own_author_id),
-            "ingested_at": now,
-        })
+        rows.append(
+            {
+                "platform": m.platform.value,
+                "external_id": m.external_id,
+                "kind": m.kind.value,
+                "account_id": account_id,
+                "author_id": author_ids.get((m.author.platform.value, m.author.external_id))
+                if m.author
+                else None,
+                "parent_external_id": m.parent_external_id,
+                "conversation_id": m.conversation_id,
+                "text": m.text,
+                "created_at": m.created_at,
+                "lang": m.lang,
+                "permalink": m.permalink,
+                "like_count": int(metrics.get("like_count", 0)),
+                "reply_count": int(metrics.get("reply_count", 0)),
+                "repost_count": int(metrics.get("retweet_count", metrics.get("repost_count", 0))),
+                "quote_count": int(metrics.get("quote_count", 0)),
+                "impression_count": metrics.get("impression_count"),
+                "raw": m.raw,
+                "status": "new",
+                "is_own": _is_own(m, own_author_id),
+                "ingested_at": now,
+            }
+        )
     returned = _execute_many(session, _mention_upsert(session.get_bind().dialect.name), rows)
     if existing is None:
         new_keys = {(p, e) for _id, p, e, inserted in returned if inserted}
@@ -203,7 +219,9 @@ def mention_from_row(row: MentionRow, author: AuthorRow | None) -> Mention:
         kind=MentionKind(row.kind),
         text=row.text,
         created_at=row.created_at,
-        author=Author(platform, author.external_id, author.handle, author.name, author.followers) if author else None,
+        author=Author(platform, author.external_id, author.handle, author.name, author.followers)
+        if author
+        else None,
         parent_external_id=row.parent_external_id,
         conversation_id=row.conversation_id,
         lang=row.lang,

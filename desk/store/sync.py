@@ -18,7 +18,9 @@ def load_state(session: Session, stream: str) -> dict[str, Any]:
     return dict(row.state or {}) if row else {}
 
 
-def save_state(session: Session, stream: str, platform: Platform, state: dict[str, Any], new_items: int) -> None:
+def save_state(
+    session: Session, stream: str, platform: Platform, state: dict[str, Any], new_items: int
+) -> None:
     """Advance a stream's bookmark; called in the same transaction as the rows it covers."""
     row = session.get(SyncState, stream)
     now = utcnow()
@@ -52,8 +54,15 @@ def record_stream_error(engine: Engine, stream: str, platform: Platform, message
         row.last_error_at = now
 
 
-def set_account_status(engine: Engine, platform: Platform, external_id: str, status: str,
-                       message: str | None, *, only_from: tuple[str, ...] | None = None) -> None:
+def set_account_status(
+    engine: Engine,
+    platform: Platform,
+    external_id: str,
+    status: str,
+    message: str | None,
+    *,
+    only_from: tuple[str, ...] | None = None,
+) -> None:
     """ok | needs_reauth | error | posting_blocked, with a plain sentence for Settings.
 
     ``only_from`` limits the change to accounts currently in one of those states (a good

@@ -14,7 +14,6 @@ from desk.store.engine import transaction
 from desk.store.mentions import mention_from_row
 from desk.store.schema import Account, AuthorRow, MentionRow
 
-
 PAGING_FAULTS = {"repeat_cursor", "duplicate_item", "short_page"}
 
 
@@ -26,20 +25,33 @@ def seed(nets, posts: int = 3, comments: int = 14) -> set[str]:  # type: ignore[
     """Our status posts with customer comments, plus one visitor post. Returns the mention ids."""
     expected: set[str] = set()
     for p in range(posts):
-        post = nets.graph.add_post(f"Update {p}: our DNS provider is down; phones cannot register.", by_page=True)
+        post = nets.graph.add_post(
+            f"Update {p}: our DNS provider is down; phones cannot register.", by_page=True
+        )
         for c in range(comments):
-            comment = nets.graph.add_comment(post["id"], f"Still down here ({p}.{c}), when is it fixed?",
-                                             from_id=str(7000 + c), from_name=f"Customer {c}")
+            comment = nets.graph.add_comment(
+                post["id"],
+                f"Still down here ({p}.{c}), when is it fixed?",
+                from_id=str(7000 + c),
+                from_name=f"Customer {c}",
+            )
             expected.add(str(comment["id"]))
-    visitor = nets.graph.add_post("Nimbus your phones are dead AGAIN", from_id="8001", from_name="Angry Visitor")
+    visitor = nets.graph.add_post(
+        "Nimbus your phones are dead AGAIN", from_id="8001", from_name="Angry Visitor"
+    )
     expected.add(str(visitor["id"]))
     return expected
 
 
 def customer_ids(engine: Engine) -> list[str]:
     with transaction(engine) as s:
-        return list(s.scalars(select(MentionRow.external_id).where(
-            MentionRow.platform == "facebook", MentionRow.is_own.is_(False))))
+        return list(
+            s.scalars(
+                select(MentionRow.external_id).where(
+                    MentionRow.platform == "facebook", MentionRow.is_own.is_(False)
+                )
+            )
+        )
 
 
 def test_feed_and_comments_are_ingested_once_and_incrementally(engine, nets, desk_settings, sleeps) -> None:

@@ -15,7 +15,8 @@ from desk.store.mentions import mention_from_row
 from desk.store.schema import Account, AuthorRow, MentionRow, SyncState
 
 HOSTILE = (
-    "<script>alert(1)</script> \u202egnp.exe \u200b\u200d =cmd|' /C calc'!A0 <a href=\"javascript:alert(1)\">x</a>"
+    "<script>alert(1)</script> \u202egnp.exe \u200b\u200d =cmd|' /C calc'!A0 "
+    '<a href="javascript:alert(1)">x</a>'
 )
 
 
@@ -42,7 +43,9 @@ def x_only(settings):  # type: ignore[no-untyped-def]
     return {Platform.X: build_connectors(settings)[Platform.X]}
 
 
-def test_pull_stores_every_mention_once_and_resumes_from_bookmark(engine, nets, desk_settings, sleeps) -> None:
+def test_pull_stores_every_mention_once_and_resumes_from_bookmark(
+    engine, nets, desk_settings, sleeps
+) -> None:
     ids = add_mentions(nets, 35)
     report = pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
     assert report.errors == []
@@ -60,7 +63,9 @@ def test_pull_stores_every_mention_once_and_resumes_from_bookmark(engine, nets, 
     report = pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
     assert report.new == 3
     assert sorted(stored_ids(engine)) == sorted(ids + more)
-    mention_requests = [q for (_m, path, q) in nets.x.requests_log[seen_before:] if path.endswith("/mentions")]
+    mention_requests = [
+        q for (_m, path, q) in nets.x.requests_log[seen_before:] if path.endswith("/mentions")
+    ]
     assert mention_requests and all("since_id" in str(q) for q in mention_requests)
 
 
@@ -94,8 +99,9 @@ def test_hostile_text_is_stored_exactly(engine, nets, desk_settings, sleeps) -> 
         ("rate_limit_text", {"reset_in": 1}),
     ],
 )
-def test_transient_faults_lose_nothing_and_duplicate_nothing(engine, nets, desk_settings, sleeps, fault,
-                                                             params) -> None:
+def test_transient_faults_lose_nothing_and_duplicate_nothing(
+    engine, nets, desk_settings, sleeps, fault, params
+) -> None:
     ids = add_mentions(nets, 42)
     nets.x.faults.inject(fault, path="/2/users/*/mentions", times=2, **params)
     report = pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
@@ -129,7 +135,9 @@ def test_retry_after_header_is_honoured(engine, nets, desk_settings, sleeps) -> 
     assert len(sleeps.waits) == 1 and 2.0 <= sleeps.waits[0] <= 2.3
 
 
-def test_persistent_outage_is_recorded_in_plain_words_then_resumed(engine, nets, desk_settings, sleeps) -> None:
+def test_persistent_outage_is_recorded_in_plain_words_then_resumed(
+    engine, nets, desk_settings, sleeps
+) -> None:
     ids = add_mentions(nets, 25)
     nets.x.faults.inject("server_error", path="/2/users/*/mentions", times=1000)
     report = pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
@@ -145,7 +153,9 @@ def test_persistent_outage_is_recorded_in_plain_words_then_resumed(engine, nets,
     assert report.errors == [] and sorted(stored_ids(engine)) == sorted(ids)
 
 
-def test_expired_credentials_mark_the_account_and_other_streams_go_on(engine, nets, desk_settings, sleeps) -> None:
+def test_expired_credentials_mark_the_account_and_other_streams_go_on(
+    engine, nets, desk_settings, sleeps
+) -> None:
     add_mentions(nets, 4)
     post = nets.graph.add_post("Our phones are down, we're on it", by_page=True)
     nets.graph.add_comment(post["id"], "Is it fixed yet??", from_id="9001", from_name="Ann Customer")
@@ -158,10 +168,15 @@ def test_expired_credentials_mark_the_account_and_other_streams_go_on(engine, ne
         x_account = s.scalars(select(Account).where(Account.platform == "x")).one()
         assert x_account.status == "needs_reauth"
         assert "401" in (x_account.status_message or "")
-        assert s.scalar(select(func.count()).select_from(MentionRow).where(MentionRow.platform == "facebook")) >= 1
+        assert (
+            s.scalar(select(func.count()).select_from(MentionRow).where(MentionRow.platform == "facebook"))
+            >= 1
+        )
 
 
-def test_post_reply_reaches_the_network_and_duplicates_are_recognised(engine, nets, desk_settings, sleeps) -> None:
+def test_post_reply_reaches_the_network_and_duplicates_are_recognised(
+    engine, nets, desk_settings, sleeps
+) -> None:
     add_mentions(nets, 1)
     pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
     connector = XConnector(desk_settings)
@@ -181,11 +196,18 @@ def test_metrics_of_our_reply_are_read(nets, desk_settings) -> None:
     nets.x.add_user("5000", "cust0", "Customer 0")
     tweet = nets.x.add_tweet("@NimbusVoice down?", "5000")
     connector = XConnector(desk_settings)
-    from desk.domain import Author, Mention, MentionKind
     from datetime import UTC, datetime
 
-    mention = Mention(Platform.X, str(tweet["id"]), MentionKind.TWEET, "down?", datetime.now(UTC),
-                      Author(Platform.X, "5000", "cust0"))
+    from desk.domain import Author, Mention, MentionKind
+
+    mention = Mention(
+        Platform.X,
+        str(tweet["id"]),
+        MentionKind.TWEET,
+        "down?",
+        datetime.now(UTC),
+        Author(Platform.X, "5000", "cust0"),
+    )
     posted = connector.post_reply(mention, "We're on it")
     readings = connector.fetch_metrics([posted.external_id])
     names = {r.name for r in readings if r.external_id == posted.external_id}
@@ -211,7 +233,9 @@ def test_a_good_read_clears_reauth_but_not_a_posting_block(engine, nets, desk_se
     from desk.store.sync import set_account_status
 
     add_mentions(nets, 2)
-    set_account_status(engine, Platform.X, nets.x.desk_user_id, "needs_reauth", "X rejected the desk's credentials")
+    set_account_status(
+        engine, Platform.X, nets.x.desk_user_id, "needs_reauth", "X rejected the desk's credentials"
+    )
     pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
     with transaction(engine) as s:
         assert s.scalars(select(Account.status).where(Account.platform == "x")).one() == "ok"
@@ -221,8 +245,9 @@ def test_a_good_read_clears_reauth_but_not_a_posting_block(engine, nets, desk_se
         assert s.scalars(select(Account.status).where(Account.platform == "x")).one() == "posting_blocked"
 
 
-def test_keyword_search_finds_tweets_that_do_not_mention_us(engine, nets, desk_settings, sleeps,
-                                                            monkeypatch) -> None:
+def test_keyword_search_finds_tweets_that_do_not_mention_us(
+    engine, nets, desk_settings, sleeps, monkeypatch
+) -> None:
     from desk.config import get_settings
 
     monkeypatch.setenv("DESK_X_SEARCH_QUERY", "nimbus down")

@@ -27,8 +27,18 @@ def test_snapshots_accumulate_for_replies_and_own_posts(engine, nets, desk_setti
         mention = mention_from_row(tweet, s.get(AuthorRow, tweet.author_id))
     posted = connectors[mention.platform].post_reply(mention, "We're on it, sorry!")
     with transaction(engine) as s:
-        s.add(Reply(mention_id=tweet.id, platform="x", agent="Ann Agent", text="We're on it, sorry!", status="sent",
-                    external_id=posted.external_id, idempotency_key="k1", sent_at=utcnow()))
+        s.add(
+            Reply(
+                mention_id=tweet.id,
+                platform="x",
+                agent="Ann Agent",
+                text="We're on it, sorry!",
+                status="sent",
+                external_id=posted.external_id,
+                idempotency_key="k1",
+                sent_at=utcnow(),
+            )
+        )
 
     now = utcnow()
     first = refresh_metrics(engine, connectors, now=now)

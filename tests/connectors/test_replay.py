@@ -25,7 +25,9 @@ def test_x_mentions_page_maps_every_tweet() -> None:
     page = body("users_mentions_page1.json")
     mentions = [mention_from_tweet(t, {}) for t in page["data"]]
     assert [m.external_id for m in mentions] == [t["id"] for t in page["data"]]
-    assert all(m.platform is Platform.X and m.text == t["text"] for m, t in zip(mentions, page["data"], strict=True))
+    assert all(
+        m.platform is Platform.X and m.text == t["text"] for m, t in zip(mentions, page["data"], strict=True)
+    )
 
 
 def test_x_expansions_give_authors_replies_and_metrics() -> None:
