@@ -29,7 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# bench/ holds other scripts (e.g. queue.py) that would shadow standard modules torch imports.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -49,9 +52,13 @@ def _metrics(pred: dict[str, list[int]], data) -> dict[str, float]:  # type: ign
     for split, p in pred.items():
         y = data.val[split].labels
         if split in ("sentiment", "airline"):
-            out[f"{split}_macro_recall"] = float(recall_score(y, p, labels=[0, 1, 2], average="macro", zero_division=0))
+            out[f"{split}_macro_recall"] = float(
+                recall_score(y, p, labels=[0, 1, 2], average="macro", zero_division=0)
+            )
         elif split == "emotion":
-            out["emotion_macro_f1"] = float(f1_score(y, p, labels=[0, 1, 2, 3], average="macro", zero_division=0))
+            out["emotion_macro_f1"] = float(
+                f1_score(y, p, labels=[0, 1, 2, 3], average="macro", zero_division=0)
+            )
             out["anger_recall"] = float(recall_score(y, p, labels=[0], average="macro", zero_division=0))
         else:
             out["question_f1"] = float(f1_score(y, p, zero_division=0))
@@ -131,8 +138,16 @@ def run_baselines(data_dir: str | None, n_speed: int) -> dict[str, float]:
 
 
 def _child(args: argparse.Namespace, variant: str) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--variant", variant, "--model", str(args.model),
-           "--speed-texts", str(args.speed_texts)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--variant",
+        variant,
+        "--model",
+        str(args.model),
+        "--speed-texts",
+        str(args.speed_texts),
+    ]
     if args.data:
         cmd += ["--data", args.data]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -143,8 +158,12 @@ def _child(args: argparse.Namespace, variant: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parent.parent / "models" / "triage")
-    parser.add_argument("--data", default=None, help="training data dir (default ../shared/data or DESK_TRIAGE_DATA)")
+    parser.add_argument(
+        "--model", type=Path, default=Path(__file__).resolve().parent.parent / "models" / "triage"
+    )
+    parser.add_argument(
+        "--data", default=None, help="training data dir (default ../shared/data or DESK_TRIAGE_DATA)"
+    )
     parser.add_argument("--speed-texts", type=int, default=2000)
     parser.add_argument("--variant", choices=["int8", "fp32", "baselines"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -179,7 +198,9 @@ def main() -> None:
         r1 = f"{a / b:.2f}" if a is not None and b else "-"
         r2 = f"{a / c:.2f}" if a is not None and c else "-"
         print(f"{label:38} {cells[0]:>8} {cells[1]:>8} {cells[2]:>9} {r1:>10} {r2:>10}")
-    print("(baseline: VADER compound ±0.05 for sentiment, 'contains ?' for questions; none exists for emotion)")
+    print(
+        "(baseline: VADER compound ±0.05 for sentiment, 'contains ?' for questions; none exists for emotion)"
+    )
     print()
     shipped = results["int8"]
     checks = [(k, shipped[k], f">= {v}", shipped[k] >= v) for k, v in TARGETS.items()]

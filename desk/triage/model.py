@@ -31,14 +31,17 @@ from desk.errors import Fatal
 from desk.triage.data import EMOTION_LABELS, QUESTION_LABELS, SENTIMENT_LABELS
 from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
 
-
 SHIPPED_MODEL_DIR = PROJECT_ROOT / "models" / "triage"
 MODEL_FILE = "triage.json"
 HEADS_FILE = "heads.safetensors"
 LORA_FILE = "lora.safetensors"
 FORMAT = 1
 # Every head answers in this order; the model directory's own labels must match.
-HEAD_SIZES = {"sentiment": len(SENTIMENT_LABELS), "emotion": len(EMOTION_LABELS), "question": len(QUESTION_LABELS)}
+HEAD_SIZES = {
+    "sentiment": len(SENTIMENT_LABELS),
+    "emotion": len(EMOTION_LABELS),
+    "question": len(QUESTION_LABELS),
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,11 @@ def read_model_config(model_dir: Path) -> dict[str, Any]:
     if config.get("format") != FORMAT:
         raise Fatal(f"{path} has format {config.get('format')!r}; this desk reads format {FORMAT}.")
     labels = config.get("labels", {})
-    expected = {"sentiment": list(SENTIMENT_LABELS), "emotion": list(EMOTION_LABELS), "question": list(QUESTION_LABELS)}
+    expected = {
+        "sentiment": list(SENTIMENT_LABELS),
+        "emotion": list(EMOTION_LABELS),
+        "question": list(QUESTION_LABELS),
+    }
     if labels != expected:
         raise Fatal(f"{path} has labels {labels}; expected {expected}.")
     return config
@@ -110,7 +117,9 @@ class Triager:
         self.config = config
         self.quantized = quantized
         self.max_length = int(config.get("max_length", 128))
-        calibration = config.get("calibration", {})
+        # int8 activations shift the logits a little, so a quantised model has its own calibration.
+        calibration = config.get("calibration_int8") if quantized else None
+        calibration = calibration or config.get("calibration", {})
         self._bias = {
             name: torch.tensor(calibration.get(f"{name}_bias", [0.0] * n), dtype=torch.float32)
             for name, n in HEAD_SIZES.items()
@@ -141,7 +150,9 @@ class Triager:
                 probs["sentiment"] = self._sentiment_override.probabilities(prepared, batch_size)
         return [self._result(probs, i) for i in range(len(prepared))]
 
-    def _probabilities(self, prepared: list[str], batch_size: int, progress: Progress | None) -> dict[str, Any]:
+    def _probabilities(
+        self, prepared: list[str], batch_size: int, progress: Progress | None
+    ) -> dict[str, Any]:
         import numpy as np
         import torch
 
@@ -190,7 +201,9 @@ class _SentimentClassifier:
 
         config = AutoConfig.from_pretrained(str(path), local_files_only=True)
         self.order = _sentiment_label_order(config, path)
-        self.model = AutoModelForSequenceClassification.from_pretrained(str(path), local_files_only=True).eval()
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            str(path), local_files_only=True
+        ).eval()
         if quantize:
             self.model = quantize_int8(self.model)
         self.tokenizer = load_tokenizer(path)
@@ -207,7 +220,10 @@ class _SentimentClassifier:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 enc = self.tokenizer(
-                    [prepared[i] for i in idx], padding=True, truncation=True, max_length=self.max_length,
+                    [prepared[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
                     return_tensors="pt",
                 )
                 logits = self.model(**enc).logits
@@ -229,7 +245,9 @@ def _sentiment_label_order(config: Any, path: Path) -> list[int]:
     if set(id2label.values()) == {"label_0", "label_1", "label_2"}:
         # The common Twitter sentiment models use LABEL_0/1/2 for negative/neutral/positive.
         return [by_name["label_0"], by_name["label_1"], by_name["label_2"]]
-    raise Fatal(f"{path}: cannot tell which of its labels {sorted(id2label.values())} are negative/neutral/positive.")
+    raise Fatal(
+        f"{path}: cannot tell which of its labels {sorted(id2label.values())} are negative/neutral/positive."
+    )
 
 
 def build_net(config: dict[str, Any], model_dir: Path) -> tuple[Any, Any]:
@@ -296,11 +314,17 @@ def load_model_dir(model_dir: Path, quantize: bool | None = None) -> Triager:
             net.encoder = quantize_int8(net.encoder)
         return Triager(net, tokenizer, config, quantized=use_int8)
     if not (model_dir / "config.json").is_file():
-        raise Fatal(f"{model_dir} holds neither a triage model ({MODEL_FILE}) nor a Hugging Face model (config.json).")
+        raise Fatal(
+            f"{model_dir} holds neither a triage model ({MODEL_FILE}) nor a Hugging Face model (config.json)."
+        )
     default = load_model_dir(SHIPPED_MODEL_DIR, quantize)
     override = _SentimentClassifier(model_dir, bool(default.quantized if quantize is None else quantize))
     return Triager(
-        default._net, default._tokenizer, default.config, quantized=default.quantized, sentiment_override=override
+        default._net,
+        default._tokenizer,
+        default.config,
+        quantized=default.quantized,
+        sentiment_override=override,
     )
 
 
@@ -329,5 +353,3 @@ def _default_quantize(model_dir: Path) -> bool:
         return bool(json.loads((model_dir / MODEL_FILE).read_text(encoding="utf-8")).get("quantize", False))
     except (OSError, ValueError):
         return False
-
-

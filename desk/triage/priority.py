@@ -71,14 +71,18 @@ def _unit(value: float) -> float:
 def priority_score(features: PriorityFeatures) -> float:
     """Score 0..100, higher means answer sooner (see the module docstring for the formula)."""
     f = features
-    content = W_ANGER * _unit(f.anger) + W_NEGATIVE * _unit(f.negative) + W_QUESTION * _unit(float(f.question))
+    content = (
+        W_ANGER * _unit(f.anger) + W_NEGATIVE * _unit(f.negative) + W_QUESTION * _unit(float(f.question))
+    )
     followers = UNKNOWN_FOLLOWERS if f.followers is None else max(0, int(f.followers))
     reach = min(1.0, math.log10(1 + followers) / REACH_DECADES)
     buzz = min(1.0, math.log10(1 + max(0, int(f.engagement))) / BUZZ_DECADES)
     minutes = f.waiting_minutes if f.waiting_minutes == f.waiting_minutes else 0.0
     waiting = -math.expm1(-max(0.0, float(minutes)) / WAITING_SCALE_MINUTES)
     repeat = -math.expm1(-max(0, int(f.repeat_contacts)) / REPEAT_SCALE)
-    score = 100.0 * (W_CONTENT * content + W_REACH * reach + W_BUZZ * buzz + W_WAITING * waiting + W_REPEAT * repeat)
+    score = 100.0 * (
+        W_CONTENT * content + W_REACH * reach + W_BUZZ * buzz + W_WAITING * waiting + W_REPEAT * repeat
+    )
     return score * ANSWERED_FACTOR if f.answered else score
 
 
@@ -104,9 +108,13 @@ def priority_scores(
     fol = np.asarray(followers, dtype=np.float64)
     fol = np.where(np.isnan(fol), UNKNOWN_FOLLOWERS, np.maximum(fol, 0.0))
     reach = np.minimum(1.0, np.log10(1.0 + fol) / REACH_DECADES)
-    buzz = np.minimum(1.0, np.log10(1.0 + np.maximum(np.asarray(engagement, dtype=np.float64), 0.0)) / BUZZ_DECADES)
+    buzz = np.minimum(
+        1.0, np.log10(1.0 + np.maximum(np.asarray(engagement, dtype=np.float64), 0.0)) / BUZZ_DECADES
+    )
     minutes = np.maximum(np.nan_to_num(np.asarray(waiting_minutes, dtype=np.float64), nan=0.0), 0.0)
     waiting = -np.expm1(-minutes / WAITING_SCALE_MINUTES)
     repeat = -np.expm1(-np.maximum(np.asarray(repeat_contacts, dtype=np.float64), 0.0) / REPEAT_SCALE)
-    score = 100.0 * (W_CONTENT * content + W_REACH * reach + W_BUZZ * buzz + W_WAITING * waiting + W_REPEAT * repeat)
+    score = 100.0 * (
+        W_CONTENT * content + W_REACH * reach + W_BUZZ * buzz + W_WAITING * waiting + W_REPEAT * repeat
+    )
     return np.where(np.asarray(answered, dtype=bool), score * ANSWERED_FACTOR, score)

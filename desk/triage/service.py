@@ -50,7 +50,9 @@ def repeat_window_start(engine: Engine, now: datetime) -> datetime:
     except ValueError as exc:
         raise Fatal("DESK_TRIAGE_REPEAT_WINDOW_HOURS must be a number of hours.") from exc
     with engine.connect() as conn:
-        started = conn.execute(select(func.min(Incident.started_at)).where(Incident.status == "open")).scalar()
+        started = conn.execute(
+            select(func.min(Incident.started_at)).where(Incident.status == "open")
+        ).scalar()
     if started is not None:
         if started.tzinfo is None:  # SQLite aggregates bypass the column type
             started = started.replace(tzinfo=UTC)
@@ -95,20 +97,20 @@ def _recompute(engine: Engine, now: datetime, mention_ids: Sequence[int] | None 
             func.coalesce(r.c.sent_at, r.c.created_at) >= window_start,
         )
     )
-    query = (
-        select(
-            t.c.mention_id,
-            t.c.anger,
-            t.c.negative,
-            t.c.question_score,
-            a.c.followers,
-            (m.c.like_count + m.c.reply_count + m.c.repost_count + m.c.quote_count).label("engagement"),
-            m.c.created_at,
-            func.coalesce(recent.c.earlier, 0).label("earlier"),
-            or_(answered_here, answered_author).label("answered"),
-        )
-        .select_from(t.join(m, m.c.id == t.c.mention_id).outerjoin(a, a.c.id == m.c.author_id).outerjoin(
-            recent, recent.c.id == m.c.id))
+    query = select(
+        t.c.mention_id,
+        t.c.anger,
+        t.c.negative,
+        t.c.question_score,
+        a.c.followers,
+        (m.c.like_count + m.c.reply_count + m.c.repost_count + m.c.quote_count).label("engagement"),
+        m.c.created_at,
+        func.coalesce(recent.c.earlier, 0).label("earlier"),
+        or_(answered_here, answered_author).label("answered"),
+    ).select_from(
+        t.join(m, m.c.id == t.c.mention_id)
+        .outerjoin(a, a.c.id == m.c.author_id)
+        .outerjoin(recent, recent.c.id == m.c.id)
     )
     if mention_ids is None:
         query = query.where(m.c.status.in_(OPEN_STATUSES))
@@ -125,8 +127,9 @@ def _recompute(engine: Engine, now: datetime, mention_ids: Sequence[int] | None 
     cols = list(zip(*rows, strict=True))
     created = cols[6]
     now_ts = now.timestamp()
-    waiting = np.fromiter(((now_ts - _as_utc(c).timestamp()) / 60.0 for c in created), dtype=np.float64,
-                          count=len(rows))
+    waiting = np.fromiter(
+        ((now_ts - _as_utc(c).timestamp()) / 60.0 for c in created), dtype=np.float64, count=len(rows)
+    )
     scores = priority_scores(
         anger=np.asarray(cols[1], dtype=np.float64),
         negative=np.asarray(cols[2], dtype=np.float64),
@@ -167,7 +170,9 @@ def refresh_priorities(engine: Engine, now: datetime | None = None) -> int:
     return _recompute(engine, _now(now))
 
 
-def triage_new_mentions(engine: Engine, triager: Any = None, batch_size: int = 64, now: datetime | None = None) -> int:
+def triage_new_mentions(
+    engine: Engine, triager: Any = None, batch_size: int = 64, now: datetime | None = None
+) -> int:
     """Classify every mention without triage (our own posts excepted) and store it; returns how many."""
     current = _now(now)
     if triager is None:
@@ -288,10 +293,12 @@ def correct_triage(
         for field_name, old, new in changes:
             session.add(
                 TriageCorrection(
-                    mention_id=mention_id, field=field_name, old_value=old, new_value=new, agent=agent.strip(),
+                    mention_id=mention_id,
+                    field=field_name,
+                    old_value=old,
+                    new_value=new,
+                    agent=agent.strip(),
                     created_at=when,
                 )
             )
     _recompute(engine, when, [mention_id])
-
-

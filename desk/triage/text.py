@@ -89,7 +89,11 @@ def lexical_features(prepared_texts: Sequence[str]) -> np.ndarray:
     vader = _vader()
     rows = np.zeros((len(prepared_texts), len(LEXICAL_FEATURES)), dtype=np.float32)
     for i, text in enumerate(prepared_texts):
-        scores = vader.polarity_scores(text[:500]) if text else {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+        scores = (
+            vader.polarity_scores(text[:500])
+            if text
+            else {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+        )
         stripped = text.rstrip(" .!)\"'")
         letters = [c for c in text if c.isalpha()]
         upper = sum(1 for c in letters if c.isupper()) / len(letters) if letters else 0.0

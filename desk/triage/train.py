@@ -108,8 +108,13 @@ def _embed(net: Any, tokenizer: Any, texts: list[str], max_length: int, batch_si
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
+            enc = tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
             out[idx] = net.embed(enc["input_ids"], enc["attention_mask"]).numpy()
     return out
 
@@ -141,16 +146,27 @@ def _features(net: Any, embeddings: np.ndarray, lexical: np.ndarray) -> Any:
         return net.features(torch.from_numpy(embeddings), torch.from_numpy(lexical)).numpy()
 
 
-def _finetune(net: Any, tokenizer: Any, train: dict[str, _Prepared], sources: dict[str, np.ndarray],
-              config: TrainConfig, log: Log) -> dict[str, Any]:
+def _finetune(
+    net: Any,
+    tokenizer: Any,
+    train: dict[str, _Prepared],
+    sources: dict[str, np.ndarray],
+    config: TrainConfig,
+    log: Log,
+) -> dict[str, Any]:
     """Multi-task LoRA fine-tuning; returns the low-rank tensors to save."""
     import torch
     from peft import LoraConfig, get_peft_model
 
     from desk.triage.encoder import LORA_TARGETS
 
-    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.1,
-                      target_modules=LORA_TARGETS, bias="none")
+    lora = LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=0.1,
+        target_modules=LORA_TARGETS,
+        bias="none",
+    )
     with warnings.catch_warnings():
         # peft asks transformers about gradient checkpointing through a name transformers 5 deprecates.
         warnings.simplefilter("ignore", FutureWarning)
@@ -191,8 +207,10 @@ def _finetune(net: Any, tokenizer: Any, train: dict[str, _Prepared], sources: di
     weights["question"] = weights["question"].sqrt()
     lora_params = [p for n, p in net.encoder.named_parameters() if p.requires_grad]
     head_params = list(net.heads.parameters())
-    opt = torch.optim.AdamW([{"params": lora_params, "lr": config.lr},
-                             {"params": head_params, "lr": config.head_lr}], weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [{"params": lora_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
+        weight_decay=0.01,
+    )
     warmup = max(1, int(0.06 * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
@@ -205,8 +223,13 @@ def _finetune(net: Any, tokenizer: Any, train: dict[str, _Prepared], sources: di
     running = 0.0
     for batches in plan:
         for task, idx in batches:
-            enc = tokenizer([train[task].texts[i] for i in idx], padding=True, truncation=True,
-                            max_length=config.max_length, return_tensors="pt")
+            enc = tokenizer(
+                [train[task].texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=config.max_length,
+                return_tensors="pt",
+            )
             logits = net(enc["input_ids"], enc["attention_mask"], lexical[task][idx])[task]
             loss = torch.nn.functional.cross_entropy(logits, labels[task][idx], weight=weights[task])
             opt.zero_grad()
@@ -218,8 +241,10 @@ def _finetune(net: Any, tokenizer: Any, train: dict[str, _Prepared], sources: di
             running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
             if step % 50 == 0 or step == total:
                 elapsed = time.monotonic() - started
-                log(f"step {step}/{total} loss {running:.3f} elapsed {elapsed / 60:.1f} min, "
-                    f"about {elapsed / step * (total - step) / 60:.1f} min left")
+                log(
+                    f"step {step}/{total} loss {running:.3f} elapsed {elapsed / 60:.1f} min, "
+                    f"about {elapsed / step * (total - step) / 60:.1f} min left"
+                )
     net.eval()
     tensors: dict[str, Any] = {}
     for name, module in net.encoder.named_modules():
@@ -255,7 +280,9 @@ def _recall_of(y: np.ndarray, p: np.ndarray, label: int) -> float:
     return float(np.mean(np.asarray(p)[mask] == label)) if mask.any() else 0.0
 
 
-def evaluate(probs: dict[str, np.ndarray], labels: dict[str, np.ndarray], calibration: dict[str, Any]) -> dict[str, float]:
+def evaluate(
+    probs: dict[str, np.ndarray], labels: dict[str, np.ndarray], calibration: dict[str, Any]
+) -> dict[str, float]:
     """Validation figures the issue's targets are stated in."""
     out: dict[str, float] = {}
     for split, p in probs.items():
@@ -288,10 +315,16 @@ def calibrate(probs: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> di
         best = (-1.0, [0.0, 0.0, 0.0])
         for neg, pos in itertools.product(grid, grid):
             bias = np.array([neg, 0.0, pos])
-            score = float(np.mean([
-                _macro_recall(labels[s], np.argmax(np.log(np.clip(probs[s], 1e-9, 1)) + bias, axis=1), 3)
-                for s in sent_splits
-            ]))
+            score = float(
+                np.mean(
+                    [
+                        _macro_recall(
+                            labels[s], np.argmax(np.log(np.clip(probs[s], 1e-9, 1)) + bias, axis=1), 3
+                        )
+                        for s in sent_splits
+                    ]
+                )
+            )
             if score > best[0] + 1e-9:
                 best = (score, bias.tolist())
         calibration["sentiment_bias"] = best[1]
@@ -322,21 +355,6 @@ def calibrate(probs: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> di
                 best_t = (f1, float(t))
         calibration["question_threshold"] = best_t[1]
     return calibration
-
-
-def _val_probabilities(net: Any, tokenizer: Any, val: dict[str, _Prepared], max_length: int) -> dict[str, np.ndarray]:
-    import torch
-
-    out: dict[str, np.ndarray] = {}
-    for split, data in val.items():
-        if not data.texts:
-            continue
-        task = VAL_TASK[split]
-        emb = _embed(net, tokenizer, data.texts, max_length)
-        with torch.no_grad():
-            feats = net.features(torch.from_numpy(emb), torch.from_numpy(data.lexical))
-            out[split] = torch.softmax(net.heads[task](feats), dim=-1).numpy()
-    return out
 
 
 def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str, Any]:
@@ -371,39 +389,23 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
         sources = {"sentiment": src}
         log(f"Fine-tuning the encoder with LoRA (rank {config.lora_rank}) for {config.epochs} epoch(s)...")
         lora_tensors = _finetune(net, tokenizer, train, sources, config, log)
-    else:
-        # The same per-source caps as one fine-tuning epoch: encoding all 56k sentiment rows
-        # would take longer than it pays on two cores.
-        rng = np.random.default_rng(config.seed)
-        src = np.asarray(data.sentiment_sources, dtype=np.int64)
-        keep = np.concatenate([
-            rng.choice(np.flatnonzero(src == 0), size=min(config.tweeteval_per_epoch, int((src == 0).sum())),
-                       replace=False),
-            rng.choice(np.flatnonzero(src == 1), size=min(config.airline_per_epoch, int((src == 1).sum())),
-                       replace=False),
-            np.flatnonzero(src == 2),
-        ])
-        s = train["sentiment"]
-        train["sentiment"] = _Prepared([s.texts[i] for i in keep], s.labels[keep], s.lexical[keep])
-        log(f"Encoding {sum(len(d.texts) for d in train.values())} training texts with the frozen encoder...")
-        feats, labels = {}, {}
-        for task, d in train.items():
-            feats[task] = _features(net, _embed(net, tokenizer, d.texts, config.max_length), d.lexical)
-            labels[task] = d.labels
-        log("Fitting the heads...")
-        _fit_heads_on_features(net, feats, labels, config.seed)
-
-    log("Calibrating and measuring on the validation splits...")
-    val_probs = _val_probabilities(net, tokenizer, val, config.max_length)
-    val_labels = {split: d.labels for split, d in val.items()}
-    calibration = calibrate(val_probs, val_labels)
-    metrics = evaluate(val_probs, val_labels, calibration)
-    uncalibrated = evaluate(val_probs, val_labels, {})
+    calibration, metrics, uncalibrated, choice = fit_and_choose_heads(
+        net, tokenizer, train, val, data, config, joint_heads_trained=bool(lora_tensors), log=log
+    )
+    int8_calibration: dict[str, Any] = {}
+    int8_metrics: dict[str, float] = {}
+    if config.quantize:
+        log("Calibrating the int8 encoder on the validation splits...")
+        int8_calibration, int8_metrics = _int8_calibration(net, tokenizer, val, config)
     seconds = time.monotonic() - started
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    heads = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items() if not k.startswith("encoder.")}
+    heads = {
+        k: v.detach().clone().contiguous()
+        for k, v in net.state_dict().items()
+        if not k.startswith("encoder.")
+    }
     save_file(heads, str(out / HEADS_FILE))
     if lora_tensors:
         save_file(lora_tensors, str(out / LORA_FILE))
@@ -418,12 +420,21 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
         "max_length": config.max_length,
         "pooling": "mean",
         "quantize": config.quantize,
-        "labels": {"sentiment": list(SENTIMENT_LABELS), "emotion": list(EMOTION_LABELS),
-                   "question": list(QUESTION_LABELS)},
+        "labels": {
+            "sentiment": list(SENTIMENT_LABELS),
+            "emotion": list(EMOTION_LABELS),
+            "question": list(QUESTION_LABELS),
+        },
         "lexical_features": list(LEXICAL_FEATURES),
         "calibration": calibration,
-        "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha,
-                 "scaling": config.lora_alpha / config.lora_rank} if lora_tensors else None,
+        "calibration_int8": int8_calibration or None,
+        "lora": {
+            "rank": config.lora_rank,
+            "alpha": config.lora_alpha,
+            "scaling": config.lora_alpha / config.lora_rank,
+        }
+        if lora_tensors
+        else None,
         "training": {
             "method": method,
             "command": config.command,
@@ -435,9 +446,135 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
             "corrections_used": data.corrections_used,
             "validation": {k: round(v, 4) for k, v in metrics.items()},
             "validation_uncalibrated": {k: round(v, 4) for k, v in uncalibrated.items()},
+            "heads": choice,
+            "validation_int8": {k: round(v, 4) for k, v in int8_metrics.items()},
         },
     }
     (out / MODEL_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    log(f"Wrote {out} in {seconds / 60:.1f} min. Validation: " +
-        ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+    log(
+        f"Wrote {out} in {seconds / 60:.1f} min. Validation: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+    )
     return record
+
+
+TASK_SCORE_KEYS = {
+    "sentiment": ("sentiment_macro_recall", "airline_macro_recall"),
+    "emotion": ("emotion_macro_f1",),
+    "question": ("question_f1",),
+}
+
+
+def _capped_sentiment(train: dict[str, _Prepared], data: TrainingData, config: TrainConfig) -> _Prepared:
+    """The same per-source caps as one fine-tuning epoch (encoding all 56k rows costs more than it pays)."""
+    rng = np.random.default_rng(config.seed)
+    src = np.asarray(data.sentiment_sources, dtype=np.int64)
+    parts = []
+    for code, cap in ((0, config.tweeteval_per_epoch), (1, config.airline_per_epoch)):
+        pool = np.flatnonzero(src == code)
+        parts.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
+    parts.append(np.flatnonzero(src == 2))
+    keep = np.concatenate(parts)
+    s = train["sentiment"]
+    return _Prepared([s.texts[i] for i in keep], s.labels[keep], s.lexical[keep])
+
+
+def _head_probs(net: Any, feats: dict[str, Any]) -> dict[str, np.ndarray]:
+    import torch
+
+    with torch.no_grad():
+        return {
+            split: torch.softmax(net.heads[VAL_TASK[split]](torch.from_numpy(f)), dim=-1).numpy()
+            for split, f in feats.items()
+        }
+
+
+def _task_score(task: str, metrics: dict[str, float]) -> float:
+    values = [metrics[k] for k in TASK_SCORE_KEYS[task] if k in metrics]
+    score = float(np.mean(values)) if values else 0.0
+    if task == "emotion" and metrics.get("anger_recall", 0.0) < ANGER_RECALL_FLOOR:
+        score -= 1.0  # a head that cannot keep anger recall up loses to one that can
+    return score
+
+
+def fit_and_choose_heads(
+    net: Any,
+    tokenizer: Any,
+    train: dict[str, _Prepared],
+    val: dict[str, _Prepared],
+    data: TrainingData,
+    config: TrainConfig,
+    *,
+    joint_heads_trained: bool,
+    log: Log,
+) -> tuple[dict[str, Any], dict[str, float], dict[str, float], dict[str, str]]:
+    """Fit heads on fixed embeddings and, after fine-tuning, keep per task whichever heads
+    (trained jointly with the encoder, or refitted on its final embeddings) validate better.
+
+    Returns calibration, calibrated metrics, uncalibrated metrics and the choice per task.
+    """
+    import copy
+
+    joint = copy.deepcopy(net.heads.state_dict()) if joint_heads_trained else None
+    fit_train = dict(train)
+    fit_train["sentiment"] = _capped_sentiment(train, data, config)
+    log(f"Encoding {sum(len(d.texts) for d in fit_train.values())} training texts to fit the heads...")
+    feats, labels = {}, {}
+    for task, d in fit_train.items():
+        feats[task] = _features(net, _embed(net, tokenizer, d.texts, config.max_length), d.lexical)
+        labels[task] = d.labels
+    log("Fitting the heads...")
+    _fit_heads_on_features(net, feats, labels, config.seed)
+
+    log("Calibrating and measuring on the validation splits...")
+    val_feats = {
+        split: _features(net, _embed(net, tokenizer, d.texts, config.max_length), d.lexical)
+        for split, d in val.items()
+        if d.texts
+    }
+    val_labels = {split: d.labels for split, d in val.items()}
+    candidates = {"refit": copy.deepcopy(net.heads.state_dict())}
+    if joint is not None:
+        candidates["joint"] = joint
+    scored = {}
+    for name, state in candidates.items():
+        net.heads.load_state_dict(state)
+        probs = _head_probs(net, val_feats)
+        cal = calibrate(probs, val_labels)
+        scored[name] = (probs, cal, evaluate(probs, val_labels, cal))
+        log(f"  {name} heads: " + ", ".join(f"{k} {v:.3f}" for k, v in scored[name][2].items()))
+    choice = {task: max(scored, key=lambda name: _task_score(task, scored[name][2])) for task in HEAD_SIZES}
+    final_state = {}
+    for key in candidates["refit"]:
+        task = key.split(".", 1)[0]
+        final_state[key] = candidates[choice[task]][key]
+    net.heads.load_state_dict(final_state)
+    probs = _head_probs(net, val_feats)
+    calibration: dict[str, Any] = {}
+    for task in HEAD_SIZES:
+        cal = scored[choice[task]][1]
+        for key in (f"{task}_bias", f"{task}_threshold"):
+            if key in cal:
+                calibration[key] = cal[key]
+    return calibration, evaluate(probs, val_labels, calibration), evaluate(probs, val_labels, {}), choice
+
+
+def _int8_calibration(
+    net: Any, tokenizer: Any, val: dict[str, _Prepared], config: TrainConfig
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Calibration and validation figures for the encoder as the desk runs it (dynamic int8)."""
+    import copy
+
+    from desk.triage.encoder import quantize_int8
+
+    qnet = copy.deepcopy(net)
+    qnet.encoder = quantize_int8(qnet.encoder)
+    feats = {
+        split: _features(qnet, _embed(qnet, tokenizer, d.texts, config.max_length, batch_size=64), d.lexical)
+        for split, d in val.items()
+        if d.texts
+    }
+    probs = _head_probs(qnet, feats)
+    labels = {split: d.labels for split, d in val.items()}
+    calibration = calibrate(probs, labels)
+    return calibration, evaluate(probs, labels, calibration)

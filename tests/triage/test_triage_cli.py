@@ -15,7 +15,14 @@ from desk.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = "ok " * 6_667  # 20,001 characters
-TEXTS = ["Why is the app down?", "", "😡😡😡", LONG, "Das ist eine Katastrophe, warum antwortet niemand?", "thanks!"]
+TEXTS = [
+    "Why is the app down?",
+    "",
+    "😡😡😡",
+    LONG,
+    "Das ist eine Katastrophe, warum antwortet niemand?",
+    "thanks!",
+]
 
 
 def _run(*args: str):  # type: ignore[no-untyped-def]
@@ -29,7 +36,15 @@ def _read_out(path: Path) -> list[dict]:
 def _assert_rows(rows: list[dict], texts: list[str]) -> None:
     assert [r["text"] for r in rows] == texts
     for r in rows:
-        assert set(r) == {"text", "sentiment", "sentiment_scores", "emotion", "anger", "question", "question_score"}
+        assert set(r) == {
+            "text",
+            "sentiment",
+            "sentiment_scores",
+            "emotion",
+            "anger",
+            "question",
+            "question_score",
+        }
         assert r["sentiment"] in {"negative", "neutral", "positive"}
         assert set(r["sentiment_scores"]) == {"negative", "neutral", "positive"}
         assert r["emotion"] in {"anger", "joy", "optimism", "sadness"}
@@ -53,7 +68,9 @@ def test_csv_input(tmp_path: Path, triager) -> None:  # type: ignore[no-untyped-
 
 def test_jsonl_input(tmp_path: Path, triager) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(json.dumps({"text": t, "n": i}) for i, t in enumerate(TEXTS)) + "\n\n", encoding="utf-8")
+    src.write_text(
+        "\n".join(json.dumps({"text": t, "n": i}) for i, t in enumerate(TEXTS)) + "\n\n", encoding="utf-8"
+    )
     out = tmp_path / "nested" / "out.jsonl"
     result = _run("classify", str(src), "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -91,7 +108,9 @@ def test_empty_inputs_write_an_empty_file(tmp_path: Path, triager) -> None:  # t
         ("empty.csv", b"", "is empty"),
     ],
 )
-def test_bad_files_get_one_line_and_nonzero_exit(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+def test_bad_files_get_one_line_and_nonzero_exit(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     src = tmp_path / name
     src.write_bytes(content)
     result = _run("classify", str(src), "--out", str(tmp_path / "out.jsonl"))
@@ -117,7 +136,9 @@ def test_unreadable_file(tmp_path: Path) -> None:
     src.symlink_to("/proc/self/mem")
     result = _run("classify", str(src), "--out", str(tmp_path / "out.jsonl"))
     assert result.exit_code != 0
-    assert result.stderr.startswith(f"Error: Cannot read {src}") and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        result.stderr.startswith(f"Error: Cannot read {src}") and len(result.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
@@ -127,7 +148,11 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     proc = subprocess.run(
         [sys.executable, "-m", "desk", "classify", str(src), "--out", str(tmp_path / "o.jsonl")],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"Error: {src} line 1 is not valid JSON (Expecting value)."

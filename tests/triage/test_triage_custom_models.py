@@ -1,4 +1,4 @@
-"""DESK_TRIAGE_MODEL with tiny, randomly initialised BERTs built here, and the training code on a tiny slice."""
+"""DESK_TRIAGE_MODEL with tiny random BERTs built here, and the training code on a tiny slice."""
 
 from __future__ import annotations
 
@@ -25,8 +25,15 @@ def _tiny_bert(path: Path, *, classifier: bool, labels: dict[int, str] | None = 
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True).save_pretrained(str(path))
     kwargs = {"id2label": labels, "label2id": {v: k for k, v in labels.items()}} if labels else {}
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, **kwargs)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        **kwargs,
+    )
     torch.manual_seed(0)
     model = BertForSequenceClassification(config) if classifier else BertModel(config)
     model.save_pretrained(str(path))
@@ -37,8 +44,9 @@ def _invoke(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, list(args))
 
 
-def test_a_plain_sentiment_classifier_decides_sentiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        triager) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_sentiment_classifier_decides_sentiment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, triager
+) -> None:  # type: ignore[no-untyped-def]
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -46,8 +54,9 @@ def test_a_plain_sentiment_classifier_decides_sentiment(tmp_path: Path, monkeypa
     from desk.triage.text import prepare
 
     # Labels in an unusual order: the loader must map them by name.
-    tiny = _tiny_bert(tmp_path / "tiny-sentiment", classifier=True,
-                      labels={0: "positive", 1: "negative", 2: "neutral"})
+    tiny = _tiny_bert(
+        tmp_path / "tiny-sentiment", classifier=True, labels={0: "positive", 1: "negative", 2: "neutral"}
+    )
     monkeypatch.setenv("DESK_TRIAGE_MODEL", str(tiny))
     custom = load_triager()
     assert custom is not triager and custom.version.startswith("tiny-sentiment+")
@@ -68,7 +77,9 @@ def test_a_plain_sentiment_classifier_decides_sentiment(tmp_path: Path, monkeypa
     assert [r.question_score for r in results] == pytest.approx([r.question_score for r in shipped], abs=1e-6)
 
 
-def test_a_plain_encoder_without_heads_is_refused_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plain_encoder_without_heads_is_refused_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
     monkeypatch.setenv("DESK_TRIAGE_MODEL", str(tiny))
     src = tmp_path / "in.txt"
@@ -88,7 +99,11 @@ def test_a_plain_encoder_without_heads_is_refused_plainly(tmp_path: Path, monkey
     ("epochs", "database"), [("0", "sqlite"), pytest.param("1", "postgres", marks=pytest.mark.postgres)]
 )
 def test_training_on_a_tiny_slice_writes_a_loadable_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_dir: Path, epochs: str, database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sample_dir: Path,
+    epochs: str,
+    database: str,
     request: pytest.FixtureRequest,
 ) -> None:
     """Frozen heads (epochs 0) and LoRA fine-tuning (epochs 1) on a tiny encoder, with corrections
@@ -100,11 +115,13 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
 
     engine = make_engine(db_url)
     upgrade(engine)
+    from desk.triage.service import correct_triage
     from tests.triage.test_triage_service import _mention, _triage_row
 
-    from desk.triage.service import correct_triage
-
-    for text, sentiment in (("my bag is lost , worst service", "negative"), ("great flight , thanks", "positive")):
+    for text, sentiment in (
+        ("my bag is lost , worst service", "negative"),
+        ("great flight , thanks", "positive"),
+    ):
         mid = _mention(engine, text, None)
         _triage_row(engine, mid, anger=0.5, negative=0.5, question=0.5)
         correct_triage(engine, mid, agent="sam", sentiment=sentiment, question=False)
@@ -113,8 +130,22 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
     out = tmp_path / "tiny-triage"
     monkeypatch.setenv("DESK_DATABASE_URL", db_url)
-    result = _invoke("train", "--base", str(tiny), "--data", str(sample_dir), "--limit", "40", "--epochs", epochs,
-                     "--out", str(out), "--with-corrections", "--no-quantize")
+    result = _invoke(
+        "train",
+        "--base",
+        str(tiny),
+        "--data",
+        str(sample_dir),
+        "--limit",
+        "40",
+        "--epochs",
+        epochs,
+        "--out",
+        str(out),
+        "--with-corrections",
+        # The LoRA run also exercises the int8 path (quantised encoder, its own calibration).
+        "--quantize" if epochs == "1" else "--no-quantize",
+    )
     assert result.exit_code == 0, result.stderr
     assert "Using 4 agent correction(s)." in result.stderr
 
@@ -124,12 +155,19 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     assert record["training"]["train_examples"]["sentiment"] == 42  # 40 + 2 corrected sentiments
     assert record["training"]["method"] == ("lora" if epochs == "1" else "frozen")
     assert (out / "lora.safetensors").exists() == (epochs == "1")
-    assert set(record["training"]["validation"]) >= {"sentiment_macro_recall", "emotion_macro_f1", "question_f1"}
+    assert set(record["training"]["heads"]) == {"sentiment", "emotion", "question"}
+    assert set(record["training"]["validation"]) >= {
+        "sentiment_macro_recall",
+        "emotion_macro_f1",
+        "question_f1",
+    }
     assert 0.0 <= record["calibration"]["question_threshold"] <= 1.0
 
     monkeypatch.setenv("DESK_TRIAGE_MODEL", str(out))
     get_settings.cache_clear()
     custom = load_triager()
-    assert custom.version == record["version"] and not custom.quantized
+    assert custom.version.startswith(record["version"])
+    assert custom.quantized == (epochs == "1")
+    assert (record["calibration_int8"] is not None) == (epochs == "1")
     results = custom.classify(["why is my flight late ?", "", "😡"])
     assert len(results) == 3 and all(r.sentiment in {"negative", "neutral", "positive"} for r in results)

@@ -123,7 +123,8 @@ def test_accuracy_on_the_fixed_validation_sample(triager, sample_dir: Path) -> N
     from sklearn.metrics import f1_score, recall_score
 
     data = load_training_data(sample_dir)
-    floors = {"sentiment": 0.60, "airline": 0.65, "emotion": 0.60, "question": 0.70}
+    # Measured on this sample with the shipped int8 model: 0.674, 0.767, 0.719, 0.906.
+    floors = {"sentiment": 0.62, "airline": 0.70, "emotion": 0.65, "question": 0.83}
     measured = {}
     for split, examples in data.val.items():
         results = triager.classify(examples.texts)

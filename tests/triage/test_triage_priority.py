@@ -38,7 +38,9 @@ def test_score_is_between_0_and_100(f: PriorityFeatures) -> None:
 
 
 @given(features, st.sampled_from(["anger", "negative", "question"]), unit)
-def test_more_anger_negativity_or_question_never_lowers_priority(f: PriorityFeatures, name: str, bump: float) -> None:
+def test_more_anger_negativity_or_question_never_lowers_priority(
+    f: PriorityFeatures, name: str, bump: float
+) -> None:
     current = float(getattr(f, name))
     higher = dataclasses.replace(f, **{name: min(1.0, current + bump)})
     assert priority_score(higher) >= priority_score(f) - 1e-9
@@ -99,7 +101,9 @@ def test_answered_never_outranks_the_same_mention_unanswered(f: PriorityFeatures
         answered=st.just(False),
     ),
 )
-def test_angry_question_from_large_account_outranks_calm_remark(angry: PriorityFeatures, calm: PriorityFeatures) -> None:
+def test_angry_question_from_large_account_outranks_calm_remark(
+    angry: PriorityFeatures, calm: PriorityFeatures
+) -> None:
     assert priority_score(angry) > priority_score(calm)
 
 

@@ -25,12 +25,28 @@ def _author(engine: Engine, handle: str, followers: int | None) -> int:
         return row.id
 
 
-def _mention(engine: Engine, text: str, author_id: int | None, *, minutes_ago: float = 10, status: str = "new",
-             is_own: bool = False, likes: int = 0, ext: str | None = None) -> int:
+def _mention(
+    engine: Engine,
+    text: str,
+    author_id: int | None,
+    *,
+    minutes_ago: float = 10,
+    status: str = "new",
+    is_own: bool = False,
+    likes: int = 0,
+    ext: str | None = None,
+) -> int:
     with transaction(engine) as s:
         row = MentionRow(
-            platform="x", external_id=ext or f"m-{time.perf_counter_ns()}", kind="tweet", author_id=author_id,
-            text=text, created_at=NOW - timedelta(minutes=minutes_ago), raw={}, status=status, is_own=is_own,
+            platform="x",
+            external_id=ext or f"m-{time.perf_counter_ns()}",
+            kind="tweet",
+            author_id=author_id,
+            text=text,
+            created_at=NOW - timedelta(minutes=minutes_ago),
+            raw={},
+            status=status,
+            is_own=is_own,
             like_count=likes,
         )
         s.add(row)
@@ -40,16 +56,28 @@ def _mention(engine: Engine, text: str, author_id: int | None, *, minutes_ago: f
 
 def _triage_row(engine: Engine, mention_id: int, *, anger: float, negative: float, question: float) -> None:
     with transaction(engine) as s:
-        s.add(TriageRow(
-            mention_id=mention_id, sentiment="negative" if negative > 0.5 else "neutral", negative=negative,
-            neutral=1 - negative, positive=0.0, emotion="anger" if anger > 0.5 else "joy", anger=anger,
-            question=question >= 0.5, question_score=question, priority=0.0, model_version="test",
-        ))
+        s.add(
+            TriageRow(
+                mention_id=mention_id,
+                sentiment="negative" if negative > 0.5 else "neutral",
+                negative=negative,
+                neutral=1 - negative,
+                positive=0.0,
+                emotion="anger" if anger > 0.5 else "joy",
+                anger=anger,
+                question=question >= 0.5,
+                question_score=question,
+                priority=0.0,
+                model_version="test",
+            )
+        )
 
 
 def _priority(engine: Engine, mention_id: int) -> float:
     with engine.connect() as conn:
-        return float(conn.execute(select(TriageRow.priority).where(TriageRow.mention_id == mention_id)).scalar_one())
+        return float(
+            conn.execute(select(TriageRow.priority).where(TriageRow.mention_id == mention_id)).scalar_one()
+        )
 
 
 def test_new_mentions_are_triaged_in_batches_and_own_posts_skipped(engine: Engine, triager) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +107,9 @@ def test_new_mentions_are_triaged_in_batches_and_own_posts_skipped(engine: Engin
     assert own not in rows
     for name, mention_id in ids.items():
         row, want = rows[mention_id], expected[name]
-        assert row.sentiment == want.sentiment and row.emotion == want.emotion and row.question == want.question
+        assert (
+            row.sentiment == want.sentiment and row.emotion == want.emotion and row.question == want.question
+        )
         assert row.negative == pytest.approx(want.sentiment_scores["negative"])
         assert row.model_version == triager.version and row.corrected is False
     assert rows[ids["angry"]].sentiment == "negative"
@@ -98,9 +128,15 @@ def test_refresh_matches_the_formula_with_waiting_repeats_and_answers(engine: En
 
     assert refresh_priorities(engine, now=NOW) == 3  # the closed one is not open
     assert _priority(engine, closed) == 0.0
-    assert _priority(engine, first) == pytest.approx(priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 0, 90, 0, False)))
-    assert _priority(engine, second) == pytest.approx(priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 12, 30, 1, False)))
-    assert _priority(engine, bobs) == pytest.approx(priority_score(PriorityFeatures(0.7, 0.8, 0.9, None, 0, 5, 1, False)))
+    assert _priority(engine, first) == pytest.approx(
+        priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 0, 90, 0, False))
+    )
+    assert _priority(engine, second) == pytest.approx(
+        priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 12, 30, 1, False))
+    )
+    assert _priority(engine, bobs) == pytest.approx(
+        priority_score(PriorityFeatures(0.7, 0.8, 0.9, None, 0, 5, 1, False))
+    )
 
     before = {m: _priority(engine, m) for m in (first, second, bobs)}
     refresh_priorities(engine, now=NOW + timedelta(minutes=45))
@@ -108,13 +144,36 @@ def test_refresh_matches_the_formula_with_waiting_repeats_and_answers(engine: En
 
     # The desk answers Alice's first mention: both of her mentions count as answered; Bob's does not.
     with transaction(engine) as s:
-        s.add(Reply(mention_id=first, platform="x", agent="sam", text="Sorry!", status="sent",
-                    idempotency_key="k1", sent_at=NOW, created_at=NOW))
-        s.add(Reply(mention_id=bobs, platform="x", agent="sam", text="draft", status="failed",
-                    idempotency_key="k2", created_at=NOW))
+        s.add(
+            Reply(
+                mention_id=first,
+                platform="x",
+                agent="sam",
+                text="Sorry!",
+                status="sent",
+                idempotency_key="k1",
+                sent_at=NOW,
+                created_at=NOW,
+            )
+        )
+        s.add(
+            Reply(
+                mention_id=bobs,
+                platform="x",
+                agent="sam",
+                text="draft",
+                status="failed",
+                idempotency_key="k2",
+                created_at=NOW,
+            )
+        )
     refresh_priorities(engine, now=NOW)
-    assert _priority(engine, first) == pytest.approx(priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 0, 90, 0, True)))
-    assert _priority(engine, second) == pytest.approx(priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 12, 30, 1, True)))
+    assert _priority(engine, first) == pytest.approx(
+        priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 0, 90, 0, True))
+    )
+    assert _priority(engine, second) == pytest.approx(
+        priority_score(PriorityFeatures(0.7, 0.8, 0.9, 5_000, 12, 30, 1, True))
+    )
     assert _priority(engine, bobs) == pytest.approx(before[bobs])
 
 
@@ -125,11 +184,15 @@ def test_open_incident_sets_the_repeat_window(engine: Engine) -> None:
     for mid in (old, new):
         _triage_row(engine, mid, anger=0.2, negative=0.2, question=0.0)
     refresh_priorities(engine, now=NOW)  # default window 24 h: yesterday's mention is outside
-    assert _priority(engine, new) == pytest.approx(priority_score(PriorityFeatures(0.2, 0.2, 0.0, 100, 0, 10, 0, False)))
+    assert _priority(engine, new) == pytest.approx(
+        priority_score(PriorityFeatures(0.2, 0.2, 0.0, 100, 0, 10, 0, False))
+    )
     with transaction(engine) as s:
         s.add(Incident(title="Outage", status="open", started_at=NOW - timedelta(days=2)))
     refresh_priorities(engine, now=NOW)
-    assert _priority(engine, new) == pytest.approx(priority_score(PriorityFeatures(0.2, 0.2, 0.0, 100, 0, 10, 1, False)))
+    assert _priority(engine, new) == pytest.approx(
+        priority_score(PriorityFeatures(0.2, 0.2, 0.0, 100, 0, 10, 1, False))
+    )
 
 
 def test_corrections_are_stored_with_who_and_when_and_change_priority(engine: Engine) -> None:
@@ -144,10 +207,19 @@ def test_corrections_are_stored_with_who_and_when_and_change_priority(engine: En
         row = conn.execute(select(TriageRow).where(TriageRow.mention_id == mid)).one()
         fixes = conn.execute(select(TriageCorrection).order_by(TriageCorrection.id)).all()
     assert (row.sentiment, row.negative, row.emotion, row.anger, row.question, row.question_score) == (
-        "negative", 1.0, "anger", 1.0, True, 1.0)
+        "negative",
+        1.0,
+        "anger",
+        1.0,
+        True,
+        1.0,
+    )
     assert row.corrected is True
     assert [(f.field, f.old_value, f.new_value, f.agent) for f in fixes] == [
-        ("sentiment", "neutral", "negative", "sam"), ("emotion", "joy", "anger", "sam"), ("question", "no", "yes", "sam")]
+        ("sentiment", "neutral", "negative", "sam"),
+        ("emotion", "joy", "anger", "sam"),
+        ("question", "no", "yes", "sam"),
+    ]
     assert all(abs((f.created_at - datetime.now(UTC)).total_seconds()) < 60 for f in fixes)
     assert _priority(engine, mid) > before
 
@@ -188,27 +260,69 @@ def test_refresh_of_100k_open_mentions_takes_seconds(engine: Engine) -> None:
     n = 100_000
     authors = 20_000
     with engine.begin() as conn:
-        conn.execute(insert(AuthorRow), [
-            {"platform": "x", "external_id": f"a{i}", "followers": (i * 37) % 1_000_000, "updated_at": NOW}
-            for i in range(authors)
-        ])
+        conn.execute(
+            insert(AuthorRow),
+            [
+                {
+                    "platform": "x",
+                    "external_id": f"a{i}",
+                    "followers": (i * 37) % 1_000_000,
+                    "updated_at": NOW,
+                }
+                for i in range(authors)
+            ],
+        )
         first_author = conn.execute(select(func.min(AuthorRow.id))).scalar_one()
-        conn.execute(insert(MentionRow), [
-            {"platform": "x", "external_id": f"p{i}", "kind": "tweet", "author_id": first_author + i % authors,
-             "text": "t", "created_at": NOW - timedelta(seconds=i), "raw": {}, "status": "new", "is_own": False,
-             "like_count": i % 50, "reply_count": 0, "repost_count": 0, "quote_count": 0, "ingested_at": NOW}
-            for i in range(n)
-        ])
+        conn.execute(
+            insert(MentionRow),
+            [
+                {
+                    "platform": "x",
+                    "external_id": f"p{i}",
+                    "kind": "tweet",
+                    "author_id": first_author + i % authors,
+                    "text": "t",
+                    "created_at": NOW - timedelta(seconds=i),
+                    "raw": {},
+                    "status": "new",
+                    "is_own": False,
+                    "like_count": i % 50,
+                    "reply_count": 0,
+                    "repost_count": 0,
+                    "quote_count": 0,
+                    "ingested_at": NOW,
+                }
+                for i in range(n)
+            ],
+        )
         first_mention = conn.execute(select(func.min(MentionRow.id))).scalar_one()
-        conn.execute(insert(TriageRow), [
-            {"mention_id": first_mention + i, "sentiment": "negative", "negative": 0.5, "neutral": 0.3,
-             "positive": 0.2, "emotion": "anger", "anger": (i % 100) / 100, "question": False,
-             "question_score": 0.1, "priority": 0.0, "model_version": "bulk", "corrected": False, "triaged_at": NOW}
-            for i in range(n)
-        ])
+        conn.execute(
+            insert(TriageRow),
+            [
+                {
+                    "mention_id": first_mention + i,
+                    "sentiment": "negative",
+                    "negative": 0.5,
+                    "neutral": 0.3,
+                    "positive": 0.2,
+                    "emotion": "anger",
+                    "anger": (i % 100) / 100,
+                    "question": False,
+                    "question_score": 0.1,
+                    "priority": 0.0,
+                    "model_version": "bulk",
+                    "corrected": False,
+                    "triaged_at": NOW,
+                }
+                for i in range(n)
+            ],
+        )
     started = time.perf_counter()
     assert refresh_priorities(engine, now=NOW) == n
     seconds = time.perf_counter() - started
     assert seconds < 15, f"refresh of {n} mentions took {seconds:.1f} s"
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(TriageRow).where(TriageRow.priority > 0)).scalar() == n
+        assert (
+            conn.execute(select(func.count()).select_from(TriageRow).where(TriageRow.priority > 0)).scalar()
+            == n
+        )
