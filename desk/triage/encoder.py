@@ -118,6 +118,10 @@ def quantize_int8(module: nn.Module) -> nn.Module:
     torch marks the eager-mode API as deprecated in favour of torchao, which is not
     a dependency here; the API still works in torch 2.13, so its notices are muted.
     """
+    # oneDNN's int8 kernels measured ~20% faster than the default x86/fbgemm ones on this CPU.
+    # Weights are packed for the engine chosen here; the process keeps that engine.
+    if "onednn" in torch.backends.quantized.supported_engines:
+        torch.backends.quantized.engine = "onednn"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
