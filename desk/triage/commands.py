@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from desk.config import PROJECT_ROOT
 from desk.errors import DeskError
 
 
@@ -70,7 +71,7 @@ def _classify(input: Path, out: Path, batch_size: int) -> None:
 
 
 def train(
-    out: Annotated[Path, typer.Option(help="Model directory to write.")] = Path("models/triage"),
+    out: Annotated[Path, typer.Option(help="Model directory to write.")] = PROJECT_ROOT / "models" / "triage",
     epochs: Annotated[
         float, typer.Option(min=0.0, help="Fine-tuning passes (LoRA); 0 = frozen encoder.")
     ] = 1.0,

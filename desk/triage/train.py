@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -415,7 +416,7 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
     method = "lora" if lora_tensors else "frozen"
     record: dict[str, Any] = {
         "format": FORMAT,
-        "version": f"minilm-{method}-{stamp:%Y%m%d%H%M}",
+        "version": f"{_encoder_name(config.base)}-{method}-{stamp:%Y%m%d%H%M}",
         "encoder": config.base,
         "max_length": config.max_length,
         "pooling": "mean",
@@ -578,3 +579,11 @@ def _int8_calibration(
     labels = {split: d.labels for split, d in val.items()}
     calibration = calibrate(probs, labels)
     return calibration, evaluate(probs, labels, calibration)
+
+
+def _encoder_name(base: str) -> str:
+    """Short, readable name of the encoder for the model version (at most 32 characters)."""
+    if base.startswith("package:"):
+        return "minilm"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(base.removeprefix("path:")).name).strip("-")
+    return (name or "encoder")[:32]

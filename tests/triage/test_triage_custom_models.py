@@ -154,6 +154,7 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     assert record["training"]["corrections_used"] == 4
     assert record["training"]["train_examples"]["sentiment"] == 42  # 40 + 2 corrected sentiments
     assert record["training"]["method"] == ("lora" if epochs == "1" else "frozen")
+    assert record["version"].startswith("tiny-encoder-lora-" if epochs == "1" else "tiny-encoder-frozen-")
     assert (out / "lora.safetensors").exists() == (epochs == "1")
     assert set(record["training"]["heads"]) == {"sentiment", "emotion", "question"}
     assert set(record["training"]["validation"]) >= {
