@@ -39,7 +39,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py
-	$(PY) bench/queue.py
+	$(PY) bench/queue_page.py
 	$(PY) bench/triage.py
 
 clean:

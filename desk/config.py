@@ -49,6 +49,12 @@ class Settings(BaseSettings):
 
     # Triage
     triage_model: str | None = None
+    # None: the model directory decides (the shipped model runs int8); True/False force it.
+    triage_quantize: bool | None = None
+    # Training data for `python -m desk train` (default: ../shared/data beside the project).
+    triage_data: str | None = None
+    # Repeat contacts count from the earliest open incident, else over this many hours.
+    triage_repeat_window_hours: float = Field(default=24.0, gt=0)
 
     # Demo / sandbox
     demo: bool = False

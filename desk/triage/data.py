@@ -16,12 +16,11 @@ same rows on every machine and every run.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desk.config import PROJECT_ROOT
+from desk.config import PROJECT_ROOT, get_settings
 from desk.errors import Fatal
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
@@ -85,7 +84,7 @@ VAL_TASK = {"sentiment": "sentiment", "airline": "sentiment", "emotion": "emotio
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:
-    path = Path(explicit or os.environ.get("DESK_TRIAGE_DATA") or DEFAULT_DATA_DIR).expanduser()
+    path = Path(explicit or get_settings().triage_data or DEFAULT_DATA_DIR).expanduser()
     if not (path / "tweeteval").is_dir():
         raise Fatal(
             f"No training data at {path} (expected tweeteval/, airline/, questions/ as in ../shared/data)."

@@ -19,7 +19,6 @@ and the shipped heads still give emotion and question.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,13 +66,6 @@ class TriageResult:
 
 
 Progress = Callable[[int], None]
-
-
-def _env_flag(name: str) -> bool | None:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def read_model_config(model_dir: Path) -> dict[str, Any]:
@@ -331,14 +323,14 @@ def load_model_dir(model_dir: Path, quantize: bool | None = None) -> Triager:
 def load_triager(settings: Settings | None = None, *, quantize: bool | None = None) -> Triager:
     """The triage model named by ``DESK_TRIAGE_MODEL`` (default: the shipped one), loaded once per path.
 
-    ``quantize`` (or the environment variable ``DESK_TRIAGE_QUANTIZE=0/1``) overrides
+    ``quantize`` (or the setting ``DESK_TRIAGE_QUANTIZE=0/1``) overrides
     whether the encoder runs with dynamic int8 weights; by default the model
     directory decides (the shipped model does, because it is faster and as accurate).
     """
     settings = settings or get_settings()
     model_dir = _model_dir(settings)
     if quantize is None:
-        quantize = _env_flag("DESK_TRIAGE_QUANTIZE")
+        quantize = settings.triage_quantize
     key = (str(model_dir), quantize if quantize is not None else _default_quantize(model_dir))
     with _cache_lock:
         triager = _cache.get(key)

@@ -15,7 +15,6 @@ incident's start); with no open incident it is the last
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, exists, func, insert, or_, select, text, update
 
+from desk.config import get_settings
 from desk.errors import Fatal
 from desk.store.engine import transaction
 from desk.store.schema import AuthorRow, Incident, MentionRow, Reply, TriageCorrection, TriageRow
@@ -30,7 +30,6 @@ from desk.triage.data import EMOTION_LABELS, SENTIMENT_LABELS
 from desk.triage.priority import priority_scores
 
 OPEN_STATUSES = ("new", "claimed")
-DEFAULT_REPEAT_WINDOW_HOURS = 24.0
 # Texts fetched from the database per classify call; the model batches inside.
 CHUNK = 512
 
@@ -45,10 +44,7 @@ def _now(now: datetime | None) -> datetime:
 
 def repeat_window_start(engine: Engine, now: datetime) -> datetime:
     """Start of the incident window: the earliest open incident's start, else a fixed look-back."""
-    try:
-        hours = float(os.environ.get("DESK_TRIAGE_REPEAT_WINDOW_HOURS", DEFAULT_REPEAT_WINDOW_HOURS))
-    except ValueError as exc:
-        raise Fatal("DESK_TRIAGE_REPEAT_WINDOW_HOURS must be a number of hours.") from exc
+    hours = get_settings().triage_repeat_window_hours
     with engine.connect() as conn:
         started = conn.execute(
             select(func.min(Incident.started_at)).where(Incident.status == "open")

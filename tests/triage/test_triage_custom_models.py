@@ -130,6 +130,9 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
     out = tmp_path / "tiny-triage"
     monkeypatch.setenv("DESK_DATABASE_URL", db_url)
+    from desk.config import get_settings
+
+    get_settings.cache_clear()  # settings are read once per process; this test changes them
     result = _invoke(
         "train",
         "--base",

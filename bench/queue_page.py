@@ -7,7 +7,7 @@ few harder ones (free-text search, a saved view, a deep page), and a full AppTes
 run of the Queue page (``app.py``), cold (first run in the process: engine, migration
 check) and warm (what every later render costs).
 
-    .venv/bin/python bench/queue.py [--sizes 1000,100000] [--no-postgres]
+    .venv/bin/python bench/queue_page.py [--sizes 1000,100000] [--no-postgres]
 """
 
 from __future__ import annotations
