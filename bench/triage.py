@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-# bench/ holds other scripts (each script runs with bench/ first on its path) that would shadow standard modules torch imports.
+# A script runs with bench/ first on its path; drop it so no bench script can shadow a module.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
