@@ -57,7 +57,11 @@ class Response:
     def json(
         cls, status: int, payload: Any, content_type: str, headers: Mapping[str, str] | None = None
     ) -> Response:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate has no UTF-8 form; JSON's \uXXXX escape carries it as text.
+            body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
         out = {"content-type": content_type}
         out.update(headers or {})
         return cls(status, body, out)

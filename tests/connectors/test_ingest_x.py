@@ -262,3 +262,17 @@ def test_keyword_search_finds_tweets_that_do_not_mention_us(
     report = pull_all(engine, {Platform.X: connector}, settings=settings, sleep=sleeps)
     assert report.errors == []
     assert sorted(stored_ids(engine)) == sorted([str(loose["id"]), str(direct["id"])])
+
+
+def test_nul_and_lone_surrogates_never_crash_ingest(engine, nets, desk_settings, sleeps) -> None:
+    nets.x.add_user("67", "nul", "Nul \x00 Name")
+    tweet = nets.x.add_tweet("@NimbusVoice a\x00b \ud800 c", "67")
+    report = pull_all(engine, x_only(desk_settings), settings=desk_settings, sleep=sleeps)
+    assert report.errors == [] and report.new == 1
+    with transaction(engine) as s:
+        row = s.scalars(select(MentionRow)).one()
+    assert row.external_id == str(tweet["id"])
+    # as received where the database can hold it; U+FFFD where it physically cannot
+    expected_nul = "\ufffd" if engine.dialect.name == "postgresql" else "\x00"
+    assert row.text == f"@NimbusVoice a{expected_nul}b \ufffd c"
+    assert row.raw["tweet"]["text"] == "@NimbusVoice a\x00b \ud800 c"  # the payload itself is exact
