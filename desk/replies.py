@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -151,6 +151,7 @@ def send_reply(
             session.add(reply)
         reply.agent, reply.text, reply.template_id = agent, text, template_id
         reply.status, reply.error = "sending", None
+        reply.sending_started_at = now
         reply.attempts = (reply.attempts or 0) + 1
         author = session.get(AuthorRow, mention.author_id) if mention.author_id is not None else None
         target = mention_from_row(mention, author)
@@ -215,6 +216,80 @@ def _plain_reason(platform: str, problem: DeskError) -> str:
     if isinstance(problem, Retriable):
         return f"{name} could not take the reply right now; try again in a moment. ({message})"
     return f"{name} refused the reply: {message}"
+
+
+INTERRUPTED_AFTER = timedelta(minutes=2)
+
+
+def reconcile_interrupted_sends(
+    engine: Engine,
+    connectors: Mapping[Platform, Connector],
+    *,
+    now: datetime | None = None,
+    older_than: timedelta = INTERRUPTED_AFTER,
+) -> list[str]:
+    """Settle replies left 'sending' by a crash: ask the network whether each one went out.
+
+    A send that started longer ago than ``older_than`` (far past any request timeout) is no
+    longer running. If the network has our reply, the row becomes 'sent' (nothing is posted
+    again); if not, 'failed' with a plain reason, so the agent can send it again. When the
+    network cannot be asked, the row stays 'sending' and is tried on the next cycle.
+    Returns one plain line per problem.
+    """
+    now = now or utcnow()
+    problems: list[str] = []
+    with transaction(engine) as session:
+        stale = list(
+            session.scalars(
+                select(Reply).where(
+                    Reply.status == "sending",
+                    Reply.sending_started_at.is_(None) | (Reply.sending_started_at < now - older_than),
+                )
+            )
+        )
+        work = []
+        for reply in stale:
+            mention = session.get(MentionRow, reply.mention_id)
+            if mention is None:
+                continue
+            author = session.get(AuthorRow, mention.author_id) if mention.author_id is not None else None
+            work.append((reply.id, reply.text, mention_from_row(mention, author)))
+    for reply_id, text, target in work:
+        connector = connectors.get(target.platform)
+        if connector is None:
+            continue
+        try:
+            found = connector.find_reply(target, text)
+        except DeskError as exc:
+            problems.append(
+                f"Could not check an interrupted reply on {platform_name(target.platform.value)}: "
+                f"{redact(str(exc), _secrets())}"
+            )
+            continue
+        with transaction(engine) as session:
+            reply = session.get(Reply, reply_id, with_for_update=True)
+            if reply is None or reply.status != "sending":
+                continue  # settled meanwhile
+            mention = session.get(MentionRow, reply.mention_id)
+            assert mention is not None
+            if found is not None:
+                reply.status, reply.error, reply.sent_at = "sent", None, now
+                reply.external_id, reply.permalink = found.external_id, found.permalink
+                mention.status, mention.handled_by, mention.handled_at = "replied", reply.agent, now
+                session.execute(delete(Claim).where(Claim.mention_id == reply.mention_id))
+            else:
+                reply.status = "failed"
+                reply.error = (
+                    f"The send was interrupted and {platform_name(mention.platform)} does not have "
+                    "this reply, so it was not sent. Send it again."
+                )
+    return problems
+
+
+def _secrets() -> list[str]:
+    from desk.config import get_settings
+
+    return get_settings().secrets()
 
 
 def mark_done(engine: Engine, mention_id: int, agent: str, *, now: datetime | None = None) -> None:

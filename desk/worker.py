@@ -21,6 +21,7 @@ from desk.connectors.base import Connector
 from desk.domain import Platform
 from desk.ingest import ProgressCallback, pull_all
 from desk.metrics import refresh_metrics
+from desk.replies import reconcile_interrupted_sends
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def run_cycle(
         report = pull_all(engine, connectors, settings=settings, progress=progress)
     outcome.new_mentions = report.new
     outcome.errors.extend(report.errors)
+    outcome.errors.extend(reconcile_interrupted_sends(engine, connectors))
     if triage:
         outcome.triaged = triage_step(engine)
     if with_metrics:

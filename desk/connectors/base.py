@@ -34,6 +34,10 @@ class Connector(Protocol):
         """Publish ``text`` as a reply to ``mention``."""
         ...
 
+    def find_reply(self, mention: Mention, text: str) -> PostedReply | None:
+        """Our own reply with this text to ``mention`` if the network has it (after an interrupted send)."""
+        ...
+
     def fetch_metrics(self, external_ids: Sequence[str]) -> list[MetricReading]:
         """Current counts (impressions, likes, replies, reposts ...) of the given items."""
         ...

@@ -280,15 +280,19 @@ class FacebookConnector:
             yield Page([], {"posts": {}})
 
     # -- writing ---------------------------------------------------------------------------
-    def post_reply(self, mention: Mention, text: str) -> PostedReply:
-        target = mention.external_id
+    @staticmethod
+    def _reply_target(mention: Mention) -> str:
         if (
             mention.kind == MentionKind.COMMENT
             and mention.parent_external_id
             and mention.parent_external_id != mention.conversation_id
         ):
             # Graph threads one level deep: a reply to a reply goes under the top comment.
-            target = mention.parent_external_id
+            return mention.parent_external_id
+        return mention.external_id
+
+    def post_reply(self, mention: Mention, text: str) -> PostedReply:
+        target = self._reply_target(mention)
         body = self._call(self.graph.put_comment, object_id=target, message=text)
         comment_id = (body or {}).get("id") if isinstance(body, dict) else None
         if not comment_id:
@@ -302,6 +306,33 @@ class FacebookConnector:
             text=text,
             permalink=None,
         )
+
+    def find_reply(self, mention: Mention, text: str) -> PostedReply | None:
+        """Look under the replied-to object for a comment by our Page with this text."""
+        target = self._reply_target(mention)
+        wanted = " ".join(text.split())
+        after = None
+        for _page in range(10):
+            args: dict[str, Any] = {
+                "fields": "id,from,message,created_time",
+                "filter": "stream",
+                "order": "reverse_chronological",
+                "limit": 100,
+            }
+            if after:
+                args["after"] = after
+            body = self._get(f"{target}/comments", **args)
+            for comment in body.get("data") or []:
+                who = comment.get("from") if isinstance(comment.get("from"), dict) else {}
+                if (
+                    str(who.get("id")) == self.page_id
+                    and " ".join(str(comment.get("message", "")).split()) == wanted
+                ):
+                    return PostedReply(Platform.FACEBOOK, str(comment["id"]), target, text, None)
+            after = _next_cursor(body)
+            if not after:
+                return None
+        return None
 
     # -- metrics ---------------------------------------------------------------------------
     def fetch_metrics(self, external_ids: Sequence[str]) -> list[MetricReading]:

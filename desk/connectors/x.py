@@ -306,6 +306,42 @@ class XConnector:
             permalink=f"https://x.com/i/web/status/{tweet_id}",
         )
 
+    def find_reply(self, mention: Mention, text: str) -> PostedReply | None:
+        """Search our recent replies for one to ``mention`` with this text (X keeps 7 days searchable)."""
+        wanted = " ".join(text.split())
+        token = None
+        for _page in range(5):
+            params: dict[str, Any] = {
+                "max_results": 100,
+                "since_id": mention.external_id,
+                "tweet_fields": ["referenced_tweets", "in_reply_to_user_id"],
+            }
+            if token:
+                params["next_token"] = token
+            body = self._call(
+                self.client.search_recent_tweets, f"from:{self.account_key()} is:reply", **params
+            )
+            for tweet in (body or {}).get("data") or []:
+                replied_to = [
+                    r.get("id") for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"
+                ]
+                if (
+                    mention.external_id in replied_to
+                    and " ".join(str(tweet.get("text", "")).split()) == wanted
+                ):
+                    tweet_id = str(tweet["id"])
+                    return PostedReply(
+                        Platform.X,
+                        tweet_id,
+                        mention.external_id,
+                        text,
+                        f"https://x.com/i/web/status/{tweet_id}",
+                    )
+            token = ((body or {}).get("meta") or {}).get("next_token")
+            if not token:
+                return None
+        return None
+
     # -- metrics ---------------------------------------------------------------------------
     def fetch_metrics(self, external_ids: Sequence[str]) -> list[MetricReading]:
         readings: list[MetricReading] = []

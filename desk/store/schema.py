@@ -211,6 +211,8 @@ class Reply(Base):
     idempotency_key: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the latest attempt went to the network; a 'sending' row long past it was interrupted.
+    sending_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Note(Base):
