@@ -16,7 +16,7 @@ from desk.store.engine import transaction
 from desk.store.schema import MentionRow, MetricSnapshot, Reply, TriageRow
 from desk.store.types import utcnow
 
-BUCKETS = ("15min", "h", "D")
+BUCKETS = ("min", "15min", "h", "D")
 IMPRESSION_NAMES = ("impression_count", "post_media_view", "post_impressions", "views")
 ENGAGEMENT_NAMES = (
     "like_count",
@@ -31,8 +31,10 @@ ENGAGEMENT_NAMES = (
 
 
 def bucket_for(since: datetime, until: datetime) -> str:
-    """A readable bucket size for the window: 15 minutes, hours or days."""
+    """A readable bucket size for the window: minutes, 15 minutes, hours or days."""
     span = until - since
+    if span <= timedelta(hours=1):  # the first hour of an incident (and the compressed demo)
+        return "min"
     if span <= timedelta(hours=6):
         return "15min"
     if span <= timedelta(days=3):
@@ -63,6 +65,8 @@ def _bucket_key(column, freq: str, dialect: str):  # type: ignore[no-untyped-def
             return func.to_char(utc, "YYYY-MM-DD", type_=String) + " 00:00"
         if freq == "h":
             return func.to_char(utc, "YYYY-MM-DD HH24", type_=String) + ":00"
+        if freq == "min":
+            return func.to_char(utc, "YYYY-MM-DD HH24:MI", type_=String)
         minute = cast(func.floor(extract("minute", utc) / 15) * 15, Integer)
         return func.to_char(utc, "YYYY-MM-DD HH24:", type_=String) + func.lpad(
             cast(minute, String), 2, "0", type_=String
@@ -72,6 +76,8 @@ def _bucket_key(column, freq: str, dialect: str):  # type: ignore[no-untyped-def
         return func.substr(column, 1, 10, type_=String) + " 00:00"
     if freq == "h":
         return func.substr(column, 1, 13, type_=String) + ":00"
+    if freq == "min":
+        return func.substr(column, 1, 16, type_=String)
     minute = (cast(func.substr(column, 15, 2), Integer) // 15) * 15
     return func.substr(column, 1, 14, type_=String) + func.printf("%02d", minute, type_=String)
 

@@ -286,7 +286,7 @@ def test_concurrent_sends_to_one_mention_post_once(engine: Engine) -> None:
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "refused", "sent"], outcomes
 
 
-@pytest.mark.parametrize("freq", ["15min", "h", "D"])
+@pytest.mark.parametrize("freq", ["min", "15min", "h", "D"])
 def test_sql_buckets_match_a_brute_force_count(engine: Engine, freq: str) -> None:
     import random
 
@@ -327,3 +327,16 @@ def test_sql_buckets_match_a_brute_force_count(engine: Engine, freq: str) -> Non
             if p == point["platform"] and c < min(end, until) and (h is None or h >= min(end, until))
         )
         assert point["open"] == expected, (point.to_dict(), expected)
+
+
+@pytest.mark.parametrize(
+    ("span", "freq"),
+    [
+        (timedelta(minutes=30), "min"),
+        (timedelta(hours=3), "15min"),
+        (timedelta(days=2), "h"),
+        (timedelta(days=7), "D"),
+    ],
+)
+def test_bucket_size_follows_the_window(span: timedelta, freq: str) -> None:
+    assert analytics.bucket_for(NOW - span, NOW) == freq
