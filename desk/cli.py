@@ -28,13 +28,7 @@ def fail(message: str, code: int = 1) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database named by DESK_DATABASE_URL to the newest schema."""
-    from desk.config import get_settings
-    from desk.store.engine import make_engine
-    from desk.store.migrate import upgrade
-
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+    engine = _engine()
     typer.echo(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
 
 

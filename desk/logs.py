@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
+from desk.errors import redact
+
 _TOKEN_PATTERNS = [
     re.compile(r"(access_token=)[^&\s'\"]+"),
     re.compile(r"(Bearer\s+)[A-Za-z0-9%._\-~+/=]+"),
@@ -24,9 +26,7 @@ class RedactingFilter(logging.Filter):
         self.secrets: set[str] = set()
 
     def scrub(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, "[redacted]")
+        text = redact(text, sorted(self.secrets, key=len, reverse=True))
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(r"\1[redacted]", text)
         return text

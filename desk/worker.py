@@ -25,6 +25,8 @@ from desk.replies import reconcile_interrupted_sends
 
 log = logging.getLogger(__name__)
 
+METRICS_EVERY_SECONDS = 60.0
+
 
 @dataclass
 class CycleOutcome:
@@ -78,10 +80,17 @@ def follow_forever(
     triage: bool = True,
 ) -> None:
     stop = stop or threading.Event()
+    last_metrics: float | None = None
     while not stop.is_set():
         started = time.monotonic()
+        # Counts change slowly and every reading is a stored row: read them once a minute, not every poll.
+        with_metrics = last_metrics is None or started - last_metrics >= METRICS_EVERY_SECONDS
+        if with_metrics:
+            last_metrics = started
         try:
-            outcome = run_cycle(engine, connectors, settings, console=console, triage=triage)
+            outcome = run_cycle(
+                engine, connectors, settings, console=console, triage=triage, with_metrics=with_metrics
+            )
             if console:
                 print(
                     f"{time.strftime('%H:%M:%S')} stored {outcome.new_mentions} new, "

@@ -111,8 +111,20 @@ def _author(obj: dict[str, Any]) -> Author | None:
     return Author(platform=Platform.FACEBOOK, external_id=str(who["id"]), handle=None, name=who.get("name"))
 
 
+def post_metrics(post: dict[str, Any]) -> dict[str, int]:
+    """Counts of a post from its ``reactions``/``comments`` summaries and ``shares``."""
+
+    def summary(key: str) -> int:
+        return int(((post.get(key) or {}).get("summary") or {}).get("total_count") or 0)
+
+    return {
+        "like_count": summary("reactions"),
+        "reply_count": summary("comments"),
+        "retweet_count": int((post.get("shares") or {}).get("count") or 0),
+    }
+
+
 def mention_from_post(post: dict[str, Any]) -> Mention:
-    summary = lambda key: int(((post.get(key) or {}).get("summary") or {}).get("total_count") or 0)  # noqa: E731
     return Mention(
         platform=Platform.FACEBOOK,
         external_id=str(post["id"]),
@@ -123,11 +135,7 @@ def mention_from_post(post: dict[str, Any]) -> Mention:
         parent_external_id=None,
         conversation_id=str(post["id"]),
         permalink=post.get("permalink_url"),
-        metrics={
-            "like_count": summary("reactions"),
-            "reply_count": summary("comments"),
-            "retweet_count": int((post.get("shares") or {}).get("count") or 0),
-        },
+        metrics=post_metrics(post),
         raw={"post": post},
     )
 
@@ -353,8 +361,7 @@ class FacebookConnector:
             body = self._get(
                 item, fields="id,reactions.summary(true).limit(0),comments.summary(true).limit(0),shares"
             )
-            post = mention_from_post({**body, "created_time": "1970-01-01T00:00:00+0000"})
-            for name, value in post.metrics.items():
+            for name, value in post_metrics(body).items():
                 readings.append(MetricReading(Platform.FACEBOOK, item, name, value))
             try:
                 insights = self._get(f"{item}/insights", metric="post_media_view")

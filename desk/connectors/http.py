@@ -38,15 +38,21 @@ class BaseURLAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def session_for(public_bases: tuple[str, ...], target_base: str, timeout: float) -> requests.Session:
-    """A session whose requests to ``public_bases`` carry a timeout and go to ``target_base``."""
-    session = requests.Session()
+def mount_transport(
+    session: requests.Session, public_bases: tuple[str, ...], target_base: str, timeout: float
+) -> requests.Session:
+    """Make ``session``'s requests to ``public_bases`` carry a timeout and go to ``target_base``."""
     session.trust_env = _trust_env_for(target_base)
     rewrite = None if target_base.rstrip("/") in public_bases else target_base
     adapter = BaseURLAdapter(rewrite, timeout)
     for base in public_bases:
         session.mount(base, adapter)
     return session
+
+
+def session_for(public_bases: tuple[str, ...], target_base: str, timeout: float) -> requests.Session:
+    """A new session with our transport mounted (for libraries that accept one)."""
+    return mount_transport(requests.Session(), public_bases, target_base, timeout)
 
 
 def _trust_env_for(target_base: str) -> bool:

@@ -19,8 +19,7 @@ import requests
 import tweepy
 
 from desk.config import Settings
-from desk.connectors.http import X_PUBLIC_BASES
-from desk.connectors.http import session_for as _session_for
+from desk.connectors.http import X_PUBLIC_BASES, mount_transport
 from desk.domain import Author, Mention, MentionKind, MetricReading, Page, Platform, PostedReply
 from desk.errors import AlreadyPosted, DeskError, Fatal, NeedsReauth, RateLimited, Retriable
 
@@ -176,13 +175,10 @@ class XConnector:
             wait_on_rate_limit=False,
         )
         # tweepy builds its own session; give it our transport (timeout + base URL).
-        transport = _session_for(X_PUBLIC_BASES, settings.x_api_base, settings.http_timeout_seconds)
-        for prefix, adapter in transport.adapters.items():
-            if prefix.startswith("https://api."):
-                self.client.session.mount(prefix, adapter)
-        self.client.session.trust_env = transport.trust_env
+        mount_transport(
+            self.client.session, X_PUBLIC_BASES, settings.x_api_base, settings.http_timeout_seconds
+        )
         self._user_id = settings.x_user_id
-        self._username: str | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -202,7 +198,6 @@ class XConnector:
             if not data.get("id"):
                 raise Retriable("X did not say which account these keys belong to; the desk will retry.")
             self._user_id = str(data["id"])
-            self._username = data.get("username")
         return self._user_id
 
     def streams(self) -> list[str]:

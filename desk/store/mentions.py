@@ -16,16 +16,15 @@ from desk.store.schema import Account, AuthorRow, Base, MentionRow
 from desk.store.types import utcnow
 
 
-def _insert(session: Session, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+def _insert(dialect: str, table: Any) -> Any:
+    """INSERT with ON CONFLICT support for the database at hand."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 @lru_cache(maxsize=4)
 def _author_upsert(dialect: str) -> Any:
     table = AuthorRow.__table__
-    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={
@@ -39,9 +38,9 @@ def _author_upsert(dialect: str) -> Any:
 
 @lru_cache(maxsize=4)
 def _mention_upsert(dialect: str) -> Any:
-    """One statement, compiled once and run as executemany: counts refresh, text stays as first seen."""
+    """One statement, compiled once and reused for every page: counts refresh, text stays as first seen."""
     table = MentionRow.__table__
-    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={
@@ -55,7 +54,7 @@ def _mention_upsert(dialect: str) -> Any:
 
 
 def ensure_account(session: Session, platform: Platform, external_id: str) -> int:
-    stmt = _insert(session, Account).values(
+    stmt = _insert(session.get_bind().dialect.name, Account).values(
         platform=platform.value, external_id=external_id, status="ok", created_at=utcnow()
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "external_id"]))

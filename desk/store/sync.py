@@ -18,40 +18,36 @@ def load_state(session: Session, stream: str) -> dict[str, Any]:
     return dict(row.state or {}) if row else {}
 
 
+def _stream_row(session: Session, stream: str, platform: Platform) -> SyncState:
+    row = session.get(SyncState, stream)
+    if row is None:
+        row = SyncState(stream=stream, platform=platform.value, state={}, items_total=0, updated_at=utcnow())
+        session.add(row)
+    return row
+
+
 def save_state(
     session: Session, stream: str, platform: Platform, state: dict[str, Any], new_items: int
 ) -> None:
     """Advance a stream's bookmark; called in the same transaction as the rows it covers."""
-    row = session.get(SyncState, stream)
-    now = utcnow()
-    if row is None:
-        row = SyncState(stream=stream, platform=platform.value, state=state, items_total=0, updated_at=now)
-        session.add(row)
+    row = _stream_row(session, stream, platform)
     row.state = state
     row.items_total = (row.items_total or 0) + new_items
-    row.updated_at = now
+    row.updated_at = utcnow()
 
 
 def mark_stream_ok(engine: Engine, stream: str, platform: Platform) -> None:
     with transaction(engine) as s:
-        row = s.get(SyncState, stream)
-        now = utcnow()
-        if row is None:
-            row = SyncState(stream=stream, platform=platform.value, state={}, items_total=0, updated_at=now)
-            s.add(row)
-        row.last_success_at = now
+        row = _stream_row(s, stream, platform)
+        row.last_success_at = utcnow()
         row.last_error = None
 
 
 def record_stream_error(engine: Engine, stream: str, platform: Platform, message: str) -> None:
     with transaction(engine) as s:
-        row = s.get(SyncState, stream)
-        now = utcnow()
-        if row is None:
-            row = SyncState(stream=stream, platform=platform.value, state={}, items_total=0, updated_at=now)
-            s.add(row)
+        row = _stream_row(s, stream, platform)
         row.last_error = message
-        row.last_error_at = now
+        row.last_error_at = utcnow()
 
 
 def set_account_status(
