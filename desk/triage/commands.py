@@ -89,9 +89,19 @@ def train(
         int | None, typer.Option(min=1, help="Use at most this many rows per split (quick trials).")
     ] = None,
     tweeteval_per_epoch: Annotated[
-        int, typer.Option(min=1, help="TweetEval sentiment rows per epoch.")
-    ] = 10_000,
-    airline_per_epoch: Annotated[int, typer.Option(min=1, help="Airline rows per epoch.")] = 5_000,
+        int, typer.Option(min=1, help="At most this many TweetEval sentiment rows per epoch.")
+    ] = 100_000,
+    airline_per_epoch: Annotated[
+        int, typer.Option(min=1, help="At most this many airline rows per epoch.")
+    ] = 100_000,
+    frozen_layers: Annotated[
+        int,
+        typer.Option(min=0, help="Lowest encoder layers kept frozen (run once per text) while fine-tuning."),
+    ] = 2,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Save fine-tuning state here after every epoch, and resume from it if it exists."),
+    ] = None,
     quantize: Annotated[bool, typer.Option(help="Run the shipped encoder with dynamic int8 weights.")] = True,
 ) -> None:
     """Train the triage heads (and LoRA-fine-tune the encoder) on the shared data; write a model directory."""
@@ -107,6 +117,8 @@ def train(
             tweeteval_per_epoch,
             airline_per_epoch,
             quantize,
+            frozen_layers,
+            checkpoint,
         )
     except DeskError as exc:
         _fail(str(exc))
@@ -123,6 +135,8 @@ def _train(
     tweeteval_per_epoch: int,
     airline_per_epoch: int,
     quantize: bool,
+    frozen_layers: int = 2,
+    checkpoint: Path | None = None,
 ) -> None:
     import shlex
 
@@ -149,6 +163,8 @@ def _train(
         tweeteval_per_epoch=tweeteval_per_epoch,
         airline_per_epoch=airline_per_epoch,
         quantize=quantize,
+        frozen_layers=frozen_layers,
+        checkpoint=checkpoint,
         command="python -m desk " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     run_training(config, training, log=lambda message: typer.echo(message, err=True))

