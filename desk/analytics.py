@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, Integer, String, and_, cast, extract, func, select
+from sqlalchemy import ColumnElement, Engine, Integer, String, and_, cast, extract, func, select
 
 from desk.store.engine import transaction
 from desk.store.schema import MentionRow, MetricSnapshot, Reply, TriageRow
@@ -67,7 +67,7 @@ def _bucket_key(column, freq: str, dialect: str):  # type: ignore[no-untyped-def
             return func.to_char(utc, "YYYY-MM-DD HH24", type_=String) + ":00"
         if freq == "min":
             return func.to_char(utc, "YYYY-MM-DD HH24:MI", type_=String)
-        minute = cast(func.floor(extract("minute", utc) / 15) * 15, Integer)
+        minute: ColumnElement[int] = cast(func.floor(extract("minute", utc) / 15) * 15, Integer)
         return func.to_char(utc, "YYYY-MM-DD HH24:", type_=String) + func.lpad(
             cast(minute, String), 2, "0", type_=String
         )
@@ -170,7 +170,7 @@ def backlog_over_time(
             moment = _as_time(pd.Series([key]))[0]
             if moment in series.index:
                 series[moment] += sign * int(count)
-    records = []
+    records: list[dict[str, object]] = []
     for platform in sorted(set(start) | set(change)):
         steps = change.get(platform, pd.Series(0, index=starts, dtype="int64"))
         running = int(start.get(platform, 0)) + steps.cumsum()

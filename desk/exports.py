@@ -52,7 +52,7 @@ def neutralise(value: object) -> str:
     return text
 
 
-def mention_rows(engine: Engine, batch: int = 2000) -> Iterator[list[str]]:
+def mention_rows(engine: Engine, batch: int = 2000) -> Iterator[list[str | int | None]]:
     author = aliased(AuthorRow)
     query = (
         select(MentionRow, author)
@@ -81,7 +81,7 @@ def mention_rows(engine: Engine, batch: int = 2000) -> Iterator[list[str]]:
                 m.reply_count,
                 m.repost_count,
                 m.quote_count,
-            ]  # type: ignore[misc]
+            ]
 
 
 def write_mentions_csv(engine: Engine, out: IO[str]) -> int:

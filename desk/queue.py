@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
@@ -516,7 +517,7 @@ def _next_candidate(
                 query = query.where(or_(Claim.mention_id.is_(None), Claim.last_active_at < fresh_after))
             if skip:
                 query = query.where(MentionRow.id.not_in(skip))
-            order = [MentionRow.created_at.asc(), MentionRow.id.asc()]
+            order: list[ColumnElement[Any]] = [MentionRow.created_at.asc(), MentionRow.id.asc()]
             if triage == "inner":
                 order = [TriageRow.priority.desc(), TriageRow.mention_id.desc()]
             found = session.scalar(query.order_by(*order).limit(1))

@@ -248,12 +248,12 @@ def reconcile_interrupted_sends(
             )
         )
         work = []
-        for reply in stale:
-            mention = session.get(MentionRow, reply.mention_id)
+        for stale_reply in stale:
+            mention = session.get(MentionRow, stale_reply.mention_id)
             if mention is None:
                 continue
             author = session.get(AuthorRow, mention.author_id) if mention.author_id is not None else None
-            work.append((reply.id, reply.text, mention_from_row(mention, author)))
+            work.append((stale_reply.id, stale_reply.text, mention_from_row(mention, author)))
     for reply_id, text, target in work:
         connector = connectors.get(target.platform)
         if connector is None:

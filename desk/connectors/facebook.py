@@ -60,12 +60,14 @@ def sort_graph_error(exc: BaseException) -> DeskError:
         subcode = error.get("error_subcode")
         message = str(error.get("message") or exc.message or "")
         if code == 190:
-            reason = {
+            # Keyed by object: the subcode is whatever Graph sent (usually an int, maybe absent).
+            reasons: dict[object, str] = {
                 463: "expired",
                 460: "was invalidated by a password change",
                 466: "was invalidated",
                 467: "belongs to a user who logged out",
-            }.get(subcode, "is no longer valid")
+            }
+            reason = reasons.get(subcode, "is no longer valid")
             return NeedsReauth(f"Facebook token {reason} — reconnect the Facebook Page in Settings.")
         if code in THROTTLE_CODES or "request limit reached" in message.lower():
             return RateLimited("Facebook is rate limiting the desk; it will try again shortly.", None)
@@ -379,9 +381,9 @@ class FacebookConnector:
 
 
 def _next_cursor(body: dict[str, Any]) -> str | None:
-    paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-    if not paging.get("next"):
+    paging = body.get("paging")
+    if not isinstance(paging, dict) or not paging.get("next"):
         return None
-    cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
-    after = cursors.get("after")
+    cursors = paging.get("cursors")
+    after = cursors.get("after") if isinstance(cursors, dict) else None
     return str(after) if after else None

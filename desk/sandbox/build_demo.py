@@ -440,11 +440,11 @@ def build(shared: Path) -> dict[str, Any]:
         }
 
     # The brand's own status posts.
-    for i, (offset, x_text, fb_text) in enumerate(STATUS):
+    for i, (status_offset, x_text, fb_text) in enumerate(STATUS):
         tweets.append(
             {
                 "key": f"status{i}",
-                "offset": offset,
+                "offset": status_offset,
                 "author": "@desk",
                 "text": x_text,
                 "source": "Sprout Social",
@@ -455,7 +455,7 @@ def build(shared: Path) -> dict[str, Any]:
         posts.append(
             {
                 "key": f"fbstatus{i}",
-                "offset": offset + 30,
+                "offset": status_offset + 30,
                 "by_page": True,
                 "message": fb_text,
                 "constructed": True,

@@ -862,7 +862,7 @@ class GraphApi:
         for name in names:
             title, description = catalogue[name]
             if is_page:
-                values = []
+                values: list[dict[str, Any]] = []
                 end = _pacific_day_end(since)
                 while end <= until and end <= today_end and len(values) < 93:
                     values.append(

@@ -798,32 +798,13 @@ def compile_query(query: str, net: XNetwork) -> Callable[[Tweet], bool]:
             raise ValueError("OR is not supported by the sandbox's search")
         low = term.lower()
         if low.startswith('"') and low.endswith('"') and len(low) >= 2:
-            phrase = low[1:-1]
-            tests.append((negate, lambda t, p=phrase: p in t.text.lower()))
+            tests.append((negate, _phrase_test(low[1:-1])))
         elif low.startswith("from:"):
-            name = low[5:].lstrip("@")
-            tests.append(
-                (
-                    negate,
-                    lambda t, n=name: (
-                        (u := net.user(t.author_id)) is not None and (u.username.lower() == n or u.id == n)
-                    ),
-                )
-            )
+            tests.append((negate, _from_test(net, low[5:].lstrip("@"))))
         elif low.startswith("to:"):
-            name = low[3:].lstrip("@")
-            tests.append(
-                (
-                    negate,
-                    lambda t, n=name: (
-                        t.in_reply_to_user_id is not None
-                        and (u := net.user(t.in_reply_to_user_id)) is not None
-                        and u.username.lower() == n
-                    ),
-                )
-            )
+            tests.append((negate, _to_test(net, low[3:].lstrip("@"))))
         elif low.startswith("lang:"):
-            tests.append((negate, lambda t, lang=low[5:]: t.lang == lang))
+            tests.append((negate, _lang_test(low[5:])))
         elif low == "is:reply":
             tests.append((negate, lambda t: t.in_reply_to_tweet_id is not None))
         elif low == "is:retweet":
@@ -831,8 +812,7 @@ def compile_query(query: str, net: XNetwork) -> Callable[[Tweet], bool]:
         elif ":" in low and not low.startswith(("@", "#", "http")):
             raise ValueError(f"Reference to invalid operator '{low.split(':', 1)[0]}'")
         else:
-            word = low
-            tests.append((negate, lambda t, w=word: _has_word(t.text.lower(), w)))
+            tests.append((negate, _word_test(low)))
     if not tests:
         raise ValueError("There were no search terms")
 
@@ -840,6 +820,37 @@ def compile_query(query: str, net: XNetwork) -> Callable[[Tweet], bool]:
         return all(test(tweet) != negate for negate, test in tests)
 
     return match
+
+
+# One test per search term, each closing over its own term (so later terms do not rebind it).
+def _phrase_test(phrase: str) -> Callable[[Tweet], bool]:
+    return lambda t: phrase in t.text.lower()
+
+
+def _from_test(net: XNetwork, name: str) -> Callable[[Tweet], bool]:
+    def test(t: Tweet) -> bool:
+        u = net.user(t.author_id)
+        return u is not None and (u.username.lower() == name or u.id == name)
+
+    return test
+
+
+def _to_test(net: XNetwork, name: str) -> Callable[[Tweet], bool]:
+    def test(t: Tweet) -> bool:
+        if t.in_reply_to_user_id is None:
+            return False
+        u = net.user(t.in_reply_to_user_id)
+        return u is not None and u.username.lower() == name
+
+    return test
+
+
+def _lang_test(lang: str) -> Callable[[Tweet], bool]:
+    return lambda t: t.lang == lang
+
+
+def _word_test(word: str) -> Callable[[Tweet], bool]:
+    return lambda t: _has_word(t.text.lower(), word)
 
 
 def _has_word(text: str, word: str) -> bool:

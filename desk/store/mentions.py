@@ -58,11 +58,9 @@ def ensure_account(session: Session, platform: Platform, external_id: str) -> in
         platform=platform.value, external_id=external_id, status="ok", created_at=utcnow()
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "external_id"]))
-    return int(
-        session.scalar(
-            select(Account.id).where(Account.platform == platform.value, Account.external_id == external_id)
-        )
-    )
+    return session.execute(
+        select(Account.id).where(Account.platform == platform.value, Account.external_id == external_id)
+    ).scalar_one()
 
 
 def upsert_authors(session: Session, authors: Sequence[Author]) -> dict[tuple[str, str], int]:

@@ -13,7 +13,10 @@ def run_migrations() -> None:
     if connection is None:  # `alembic` command line: build an engine from the URL
         from desk.store.engine import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("No sqlalchemy.url in the Alembic configuration.")
+        engine = make_engine(url)
         with engine.begin() as conn:
             context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
             context.run_migrations()
