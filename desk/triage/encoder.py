@@ -15,7 +15,7 @@ import importlib.util
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 # Nothing may be downloaded at run time: set before transformers is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -86,10 +86,13 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 class TriageNet(nn.Module):
     """Encoder → mean pooling → [embedding ‖ standardised lexical features] → one linear head per task."""
 
+    lexical_mean: torch.Tensor
+    lexical_std: torch.Tensor
+
     def __init__(self, encoder: nn.Module, heads: dict[str, int], n_lexical: int) -> None:
         super().__init__()
         self.encoder = encoder
-        hidden = int(encoder.config.hidden_size)
+        hidden = int(cast(Any, encoder).config.hidden_size)
         self.heads = nn.ModuleDict({name: nn.Linear(hidden + n_lexical, n) for name, n in heads.items()})
         self.register_buffer("lexical_mean", torch.zeros(n_lexical))
         self.register_buffer("lexical_std", torch.ones(n_lexical))

@@ -57,8 +57,10 @@ def _jsonl_texts(path: Path, content: str) -> list[str]:
             continue
         try:
             obj = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise Fatal(f"{path} line {number} is not valid JSON ({exc.msg}).") from exc
+        except RecursionError as exc:
+            raise Fatal(f"{path} line {number} nests JSON too deeply to read.") from exc
         if not isinstance(obj, dict) or "text" not in obj:
             raise Fatal(f'{path} line {number} is not a JSON object with a "text" field.')
         value = obj["text"]

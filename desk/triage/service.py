@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Engine, exists, func, insert, or_, select, text, update
+from sqlalchemy import Engine, Table, exists, func, insert, or_, select, text, update
 
 from desk.config import get_settings
 from desk.errors import Fatal
@@ -28,6 +28,8 @@ from desk.store.engine import transaction
 from desk.store.schema import AuthorRow, Incident, MentionRow, Reply, TriageCorrection, TriageRow
 from desk.triage.data import EMOTION_LABELS, SENTIMENT_LABELS
 from desk.triage.priority import priority_scores
+
+TRIAGE_TABLE = cast(Table, TriageRow.__table__)
 
 OPEN_STATUSES = ("new", "claimed")
 # Texts fetched from the database per classify call; the model batches inside.
@@ -154,8 +156,8 @@ def _bulk_set_priority(engine: Engine, ids: np.ndarray, scores: np.ndarray) -> N
             )
         else:
             conn.execute(
-                update(TriageRow.__table__)
-                .where(TriageRow.__table__.c.mention_id == text(":mid"))
+                update(TRIAGE_TABLE)
+                .where(TRIAGE_TABLE.c.mention_id == text(":mid"))
                 .values(priority=text(":p")),
                 [{"mid": int(i), "p": float(s)} for i, s in zip(ids, scores, strict=True)],
             )
@@ -225,12 +227,12 @@ def _insert_ignoring_duplicates(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(TriageRow.__table__).on_conflict_do_nothing(index_elements=["mention_id"])
+        return pg_insert(TRIAGE_TABLE).on_conflict_do_nothing(index_elements=["mention_id"])
     if engine.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(TriageRow.__table__).on_conflict_do_nothing(index_elements=["mention_id"])
-    return insert(TriageRow.__table__)
+        return sqlite_insert(TRIAGE_TABLE).on_conflict_do_nothing(index_elements=["mention_id"])
+    return insert(TRIAGE_TABLE)
 
 
 def _parse_question(value: Any) -> bool:

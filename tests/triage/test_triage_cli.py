@@ -101,6 +101,7 @@ def test_empty_inputs_write_an_empty_file(tmp_path: Path, triager) -> None:  # t
     [
         ("bad.jsonl", b'{"text": "fine"}\n{"text": broken\n', "line 2 is not valid JSON"),
         ("notext.jsonl", b'{"body": "x"}\n', '"text" field'),
+        ("deep.jsonl", b"[" * 200_000 + b"\n", "line 1 nests JSON too deeply"),
         ("notext.csv", b"id,body\n1,hello\n", "no 'text' column"),
         ("quote.csv", b'text\n"unterminated\n', "not a well-formed CSV"),
         ("latin1.txt", "caf\xe9 ol\xe9".encode("latin-1"), "not UTF-8"),

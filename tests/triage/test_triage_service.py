@@ -256,9 +256,10 @@ def test_untriaged_mention_cannot_be_corrected(engine: Engine) -> None:
 
 
 @pytest.mark.slow
-def test_refresh_of_100k_open_mentions_takes_seconds(engine: Engine) -> None:
-    n = 100_000
-    authors = 20_000
+def test_refresh_of_many_open_mentions_in_one_pass(engine: Engine) -> None:
+    """Every open mention gets a priority in one call (its speed at 100k rows: bench/queue_page.py)."""
+    n = 5_000
+    authors = 1_000
     with engine.begin() as conn:
         conn.execute(
             insert(AuthorRow),
@@ -317,10 +318,7 @@ def test_refresh_of_100k_open_mentions_takes_seconds(engine: Engine) -> None:
                 for i in range(n)
             ],
         )
-    started = time.perf_counter()
     assert refresh_priorities(engine, now=NOW) == n
-    seconds = time.perf_counter() - started
-    assert seconds < 15, f"refresh of {n} mentions took {seconds:.1f} s"
     with engine.connect() as conn:
         assert (
             conn.execute(select(func.count()).select_from(TriageRow).where(TriageRow.priority > 0)).scalar()
