@@ -117,6 +117,10 @@ class TriageNet(nn.Module):
 def quantize_int8(module: nn.Module) -> nn.Module:
     """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on the fly).
 
+    The first transformer layer stays fp32: on the validation splits, quantising it cost
+    about 0.03 emotion macro-F1 and 0.015 sentiment macro recall, while every other layer
+    together cost under 0.01, for 6% of the speed (models/README.md).
+
     torch marks the eager-mode API as deprecated in favour of torchao, which is not
     a dependency here; the API still works in torch 2.13, so its notices are muted.
     """
@@ -124,6 +128,16 @@ def quantize_int8(module: nn.Module) -> nn.Module:
     # Weights are packed for the engine chosen here; the process keeps that engine.
     if "onednn" in torch.backends.quantized.supported_engines:
         torch.backends.quantized.engine = "onednn"
+    qconfig = torch.ao.quantization.default_dynamic_qconfig
+    spec = {
+        name: qconfig
+        for name, child in module.named_modules()
+        if isinstance(child, nn.Linear) and not _in_first_layer(name)
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(module, spec, dtype=torch.qint8)
+
+
+def _in_first_layer(name: str) -> bool:
+    return ".layer.0." in f".{name}."
