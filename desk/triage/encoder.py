@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -75,6 +76,32 @@ def load_encoder(path: Path) -> nn.Module:
     except (OSError, ValueError) as exc:
         raise Fatal(f"Could not load an encoder from {path}: {exc}") from exc
     return model
+
+
+def token_batches(
+    tokenizer: Any, texts: list[str], max_length: int, batch_size: int
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """``(indices, input_ids, attention_mask)`` per batch: every text tokenised once, then
+    batched by token count (similar lengths together, least padding), right-padded.
+
+    The desk's classification and the training code's calibration both batch through here:
+    with int8 weights a text's scores move a little with its batch companions, so
+    calibration must see exactly the batches the desk runs.
+    """
+    if not texts:
+        return
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    pad_id = int(tokenizer.pad_token_id or 0)
+    order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        longest = max(len(ids[i]) for i in idx)
+        input_ids = torch.full((len(idx), longest), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(idx), longest), dtype=torch.long)
+        for row, i in enumerate(idx):
+            input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
+            attention_mask[row, : len(ids[i])] = 1
+        yield idx, input_ids, attention_mask
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

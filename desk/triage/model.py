@@ -105,7 +105,6 @@ class Triager:
 
         self._net = net
         self._tokenizer = tokenizer
-        self._pad_id = int(tokenizer.pad_token_id or 0)
         self._lock = threading.Lock()
         self.config = config
         self.quantized = quantized
@@ -149,15 +148,14 @@ class Triager:
         import numpy as np
         import torch
 
+        from desk.triage.encoder import token_batches
+
         lexical = torch.from_numpy(lexical_features(prepared))
-        # Tokenised once, then batched by token count: similar lengths together, least padding.
-        ids = self._tokenizer(prepared, truncation=True, max_length=self.max_length)["input_ids"]
-        order = sorted(range(len(prepared)), key=lambda i: len(ids[i]))
         out = {name: np.zeros((len(prepared), n), dtype=np.float32) for name, n in HEAD_SIZES.items()}
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                input_ids, attention_mask = padded_batch([ids[i] for i in idx], self._pad_id)
+            for idx, input_ids, attention_mask in token_batches(
+                self._tokenizer, prepared, self.max_length, batch_size
+            ):
                 logits = self._net(input_ids, attention_mask, lexical[idx])
                 for name in HEAD_SIZES:
                     out[name][idx] = torch.softmax(logits[name].float() + self._bias[name], dim=-1).numpy()
@@ -177,19 +175,6 @@ class Triager:
             question=question_score >= self.question_threshold,
             question_score=question_score,
         )
-
-
-def padded_batch(rows: list[list[int]], pad_id: int) -> tuple[Any, Any]:
-    """Right-padded input ids and their attention mask, as the tokenizer would pad them."""
-    import torch
-
-    longest = max(len(r) for r in rows)
-    input_ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
-    for j, r in enumerate(rows):
-        input_ids[j, : len(r)] = torch.tensor(r, dtype=torch.long)
-        attention_mask[j, : len(r)] = 1
-    return input_ids, attention_mask
 
 
 class _SentimentClassifier:
@@ -215,19 +200,14 @@ class _SentimentClassifier:
         import numpy as np
         import torch
 
-        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i]))
+        from desk.triage.encoder import token_batches
+
         out = np.zeros((len(prepared), 3), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                enc = self.tokenizer(
-                    [prepared[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                logits = self.model(**enc).logits
+            for idx, input_ids, attention_mask in token_batches(
+                self.tokenizer, prepared, self.max_length, batch_size
+            ):
+                logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
                 out[idx] = torch.softmax(logits[:, self.order].float(), dim=-1).numpy()
         return out
 

@@ -107,23 +107,16 @@ def _prepare_examples(examples: Examples) -> _Prepared:
 
 
 def _embed(net: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled embeddings, batched exactly as the desk batches them (``Triager.classify``):
-    tokenised once, ordered by token count. With int8 weights a text's scores move a little
-    with its batch companions, so calibration must see the same batches the desk runs."""
+    """Mean-pooled embeddings, in exactly the batches the desk uses (``token_batches``)."""
     import torch
 
-    from desk.triage.model import padded_batch
+    from desk.triage.encoder import token_batches
 
-    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-    pad_id = int(tokenizer.pad_token_id or 0)
     hidden = int(net.encoder.config.hidden_size)
     out = np.zeros((len(texts), hidden), dtype=np.float32)
     net.eval()
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            input_ids, attention_mask = padded_batch([ids[i] for i in idx], pad_id)
+        for idx, input_ids, attention_mask in token_batches(tokenizer, texts, max_length, batch_size):
             out[idx] = net.embed(input_ids, attention_mask).numpy()
     return out
 
