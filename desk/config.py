@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = PROJECT_ROOT / "var" / "desk.sqlite3"
+DEFAULT_CACHE_DIR = PROJECT_ROOT / "var" / "cache"
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token-here", "todo"}
 
@@ -51,6 +53,10 @@ class Settings(BaseSettings):
     triage_model: str | None = None
     # None: the model directory decides (the shipped model runs int8); True/False force it.
     triage_quantize: bool | None = None
+    # None: the model directory decides (the shipped model runs in ONNX Runtime); or onnxruntime/torch.
+    triage_runtime: Literal["onnxruntime", "torch"] | None = None
+    # Where the encoder built for ONNX Runtime is cached (default: var/cache in the project).
+    triage_cache_dir: str | None = None
     # Training data for `python -m desk train` (default: ../shared/data beside the project).
     triage_data: str | None = None
     # Repeat contacts count from the earliest open incident, else over this many hours.
@@ -86,6 +92,10 @@ class Settings(BaseSettings):
         if raw.lower() in _PLACEHOLDERS:
             raise ValueError("looks like a placeholder, not a real credential")
         return value
+
+    @property
+    def triage_cache_path(self) -> Path:
+        return Path(self.triage_cache_dir).expanduser() if self.triage_cache_dir else DEFAULT_CACHE_DIR
 
     @property
     def x_read_enabled(self) -> bool:

@@ -103,6 +103,14 @@ def train(
         typer.Option(help="Save fine-tuning state here after every epoch, and resume from it if it exists."),
     ] = None,
     quantize: Annotated[bool, typer.Option(help="Run the shipped encoder with dynamic int8 weights.")] = True,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(help="Continue from this triage model's fine-tuned encoder and heads (another stage)."),
+    ] = None,
+    emotion_repeats: Annotated[
+        int, typer.Option(min=1, max=50, help="Passes over the emotion rows per epoch.")
+    ] = 3,
+    lr: Annotated[float, typer.Option(min=0.0, help="Learning rate of the LoRA adapters.")] = 5e-4,
 ) -> None:
     """Train the triage heads (and LoRA-fine-tune the encoder) on the shared data; write a model directory."""
     try:
@@ -119,6 +127,9 @@ def train(
             quantize,
             frozen_layers,
             checkpoint,
+            init_from,
+            emotion_repeats,
+            lr,
         )
     except DeskError as exc:
         _fail(str(exc))
@@ -137,6 +148,9 @@ def _train(
     quantize: bool,
     frozen_layers: int = 2,
     checkpoint: Path | None = None,
+    init_from: Path | None = None,
+    emotion_repeats: int = 3,
+    lr: float = 5e-4,
 ) -> None:
     import shlex
 
@@ -165,6 +179,9 @@ def _train(
         quantize=quantize,
         frozen_layers=frozen_layers,
         checkpoint=checkpoint,
+        init_from=init_from,
+        emotion_repeats=emotion_repeats,
+        lr=lr,
         command="python -m desk " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     run_training(config, training, log=lambda message: typer.echo(message, err=True))

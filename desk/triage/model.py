@@ -19,6 +19,7 @@ and the shipped heads still give emotion and question.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,11 +31,16 @@ from desk.errors import Fatal
 from desk.triage.data import EMOTION_LABELS, QUESTION_LABELS, SENTIMENT_LABELS
 from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
 
+log = logging.getLogger(__name__)
+
 SHIPPED_MODEL_DIR = PROJECT_ROOT / "models" / "triage"
 MODEL_FILE = "triage.json"
 HEADS_FILE = "heads.safetensors"
 LORA_FILE = "lora.safetensors"
 FORMAT = 1
+# What runs the encoder (``"runtime"`` in triage.json, ``DESK_TRIAGE_RUNTIME``).
+RUNTIME_ONNX = "onnxruntime"
+RUNTIME_TORCH = "torch"
 # Every head answers in this order; the model directory's own labels must match.
 HEAD_SIZES = {
     "sentiment": len(SENTIMENT_LABELS),
@@ -66,6 +72,13 @@ class TriageResult:
 
 
 Progress = Callable[[int], None]
+
+
+def calibration_key(runtime: str, quantized: bool) -> str:
+    """Where triage.json keeps the calibration for a runtime (fp32 runs share ``calibration``)."""
+    if not quantized:
+        return "calibration"
+    return "calibration_onnx_int8" if runtime == RUNTIME_ONNX else "calibration_int8"
 
 
 def read_model_config(model_dir: Path) -> dict[str, Any]:
@@ -100,17 +113,21 @@ class Triager:
         *,
         quantized: bool,
         sentiment_override: _SentimentClassifier | None = None,
+        embed: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         import torch
 
         self._net = net
+        self._embed = embed or net.embed
         self._tokenizer = tokenizer
         self._lock = threading.Lock()
         self.config = config
         self.quantized = quantized
+        self.runtime = RUNTIME_ONNX if embed is not None else RUNTIME_TORCH
         self.max_length = int(config.get("max_length", 128))
-        # int8 activations shift the logits a little, so a quantised model has its own calibration.
-        calibration = config.get("calibration_int8") if quantized else None
+        # int8 activations shift the logits a little, and each runtime quantises its own way,
+        # so a quantised model has a calibration per runtime.
+        calibration = config.get(calibration_key(self.runtime, quantized)) if quantized else None
         calibration = calibration or config.get("calibration", {})
         self._bias = {
             name: torch.tensor(calibration.get(f"{name}_bias", [0.0] * n), dtype=torch.float32)
@@ -121,6 +138,8 @@ class Triager:
         version = str(config.get("version", "unknown"))
         if quantized:
             version += "-int8"
+        if self.runtime == RUNTIME_ONNX:
+            version += "-ort"
         if sentiment_override is not None:
             version = f"{sentiment_override.name}+{version}"
         self.version: str = version[:64]
@@ -156,7 +175,8 @@ class Triager:
             for idx, input_ids, attention_mask in token_batches(
                 self._tokenizer, prepared, self.max_length, batch_size
             ):
-                logits = self._net(input_ids, attention_mask, lexical[idx])
+                embedding = self._embed(input_ids, attention_mask)
+                logits = self._net.logits_from_features(self._net.features(embedding, lexical[idx]))
                 for name in HEAD_SIZES:
                     out[name][idx] = torch.softmax(logits[name].float() + self._bias[name], dim=-1).numpy()
                 if progress is not None:
@@ -279,16 +299,37 @@ def _model_dir(settings: Settings) -> Path:
     return SHIPPED_MODEL_DIR
 
 
-_cache: dict[tuple[str, bool], Triager] = {}
+_cache: dict[tuple[str, bool, str | None], Triager] = {}
 _cache_lock = threading.Lock()
 
 
-def load_model_dir(model_dir: Path, quantize: bool | None = None) -> Triager:
-    """Load one directory (uncached). ``quantize`` None means: as the model directory says."""
+def load_model_dir(
+    model_dir: Path,
+    quantize: bool | None = None,
+    runtime: str | None = None,
+    cache_dir: Path | None = None,
+) -> Triager:
+    """Load one directory (uncached). ``quantize`` and ``runtime`` None mean: as the model directory says.
+
+    ``runtime`` is ``onnxruntime`` (the encoder runs in ONNX Runtime, built once and
+    cached in ``cache_dir``) or ``torch``. A directory asking for ONNX Runtime where it
+    is not installed runs on torch instead, with a warning in the log.
+    """
+    if runtime not in (None, RUNTIME_ONNX, RUNTIME_TORCH):
+        raise Fatal(f"Unknown triage runtime {runtime!r}: use {RUNTIME_ONNX} or {RUNTIME_TORCH}.")
     if (model_dir / MODEL_FILE).is_file():
         config = read_model_config(model_dir)
         use_int8 = bool(config.get("quantize", False)) if quantize is None else quantize
+        use_runtime = runtime or str(config.get("runtime", RUNTIME_TORCH))
         net, tokenizer = build_net(config, model_dir)
+        if use_runtime == RUNTIME_ONNX:
+            from desk.triage import runtime as onnx_runtime
+
+            if onnx_runtime.available():
+                encoder = onnx_runtime.load(net, use_int8, cache_dir)
+                net.encoder = None  # the torch weights are no longer needed: free them
+                return Triager(net, tokenizer, config, quantized=use_int8, embed=encoder)
+            log.warning("onnxruntime is not installed; the triage encoder runs on torch.")
         if use_int8:
             from desk.triage.encoder import quantize_int8
 
@@ -298,7 +339,7 @@ def load_model_dir(model_dir: Path, quantize: bool | None = None) -> Triager:
         raise Fatal(
             f"{model_dir} holds neither a triage model ({MODEL_FILE}) nor a Hugging Face model (config.json)."
         )
-    default = load_model_dir(SHIPPED_MODEL_DIR, quantize)
+    default = load_model_dir(SHIPPED_MODEL_DIR, quantize, runtime, cache_dir)
     override = _SentimentClassifier(model_dir, bool(default.quantized if quantize is None else quantize))
     return Triager(
         default._net,
@@ -306,6 +347,7 @@ def load_model_dir(model_dir: Path, quantize: bool | None = None) -> Triager:
         default.config,
         quantized=default.quantized,
         sentiment_override=override,
+        embed=default._embed if default.runtime == RUNTIME_ONNX else None,
     )
 
 
@@ -313,18 +355,20 @@ def load_triager(settings: Settings | None = None, *, quantize: bool | None = No
     """The triage model named by ``DESK_TRIAGE_MODEL`` (default: the shipped one), loaded once per path.
 
     ``quantize`` (or the setting ``DESK_TRIAGE_QUANTIZE=0/1``) overrides
-    whether the encoder runs with dynamic int8 weights; by default the model
-    directory decides (the shipped model does, because it is faster and as accurate).
+    whether the encoder runs with dynamic int8 weights, and ``DESK_TRIAGE_RUNTIME``
+    (onnxruntime/torch) what runs it; by default the model directory decides (the
+    shipped model runs int8 in ONNX Runtime, because it is faster and as accurate).
     """
     settings = settings or get_settings()
     model_dir = _model_dir(settings)
     if quantize is None:
         quantize = settings.triage_quantize
-    key = (str(model_dir), quantize if quantize is not None else _default_quantize(model_dir))
+    runtime = settings.triage_runtime
+    key = (str(model_dir), quantize if quantize is not None else _default_quantize(model_dir), runtime)
     with _cache_lock:
         triager = _cache.get(key)
         if triager is None:
-            triager = load_model_dir(model_dir, quantize)
+            triager = load_model_dir(model_dir, quantize, runtime, settings.triage_cache_path)
             _cache[key] = triager
         return triager
 

@@ -41,7 +41,15 @@ from desk.triage.data import (
     Examples,
     TrainingData,
 )
-from desk.triage.model import FORMAT, HEAD_SIZES, HEADS_FILE, LORA_FILE, MODEL_FILE
+from desk.triage.model import (
+    FORMAT,
+    HEAD_SIZES,
+    HEADS_FILE,
+    LORA_FILE,
+    MODEL_FILE,
+    RUNTIME_ONNX,
+    RUNTIME_TORCH,
+)
 from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
 
 ANGER_RECALL_FLOOR = 0.85
@@ -72,7 +80,12 @@ class TrainConfig:
     # Saved after every whole epoch but the last, removed when fine-tuning completes;
     # an existing file is resumed from.
     checkpoint: Path | None = None
+    # Continue from this triage model's fine-tuned encoder and heads instead of the bare base encoder
+    # (same base and LoRA rank): a further stage, e.g. more emotion, without repeating the first run.
+    init_from: Path | None = None
     quantize: bool = True
+    # What the desk runs the encoder with; calibration is done for it (and for torch int8).
+    runtime: str = RUNTIME_ONNX
     command: str = "python -m desk train"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -106,18 +119,33 @@ def _prepare_examples(examples: Examples) -> _Prepared:
     return _Prepared(texts, np.asarray(examples.labels, dtype=np.int64), lexical_features(texts))
 
 
-def _embed(net: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled embeddings, in exactly the batches the desk uses (``token_batches``)."""
+def _embed(
+    net: Any,
+    tokenizer: Any,
+    texts: list[str],
+    max_length: int,
+    batch_size: int = 64,
+    embed: Callable[[Any, Any], Any] | None = None,
+) -> np.ndarray:
+    """Mean-pooled embeddings, in exactly the batches the desk uses (``token_batches``).
+
+    ``embed`` runs the encoder another way (ONNX Runtime) instead of ``net.embed``.
+    """
     import torch
 
     from desk.triage.encoder import token_batches
 
-    hidden = int(net.encoder.config.hidden_size)
-    out = np.zeros((len(texts), hidden), dtype=np.float32)
+    out: np.ndarray | None = None
     net.eval()
     with torch.inference_mode():
         for idx, input_ids, attention_mask in token_batches(tokenizer, texts, max_length, batch_size):
-            out[idx] = net.embed(input_ids, attention_mask).numpy()
+            vectors = (embed or net.embed)(input_ids, attention_mask).numpy()
+            if out is None:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[idx] = vectors
+    if out is None:
+        width = int(net.heads["sentiment"].in_features) - len(LEXICAL_FEATURES)
+        return np.zeros((0, width), dtype=np.float32)
     return out
 
 
@@ -233,8 +261,11 @@ def _finetune(
     sources: dict[str, np.ndarray],
     config: TrainConfig,
     log: Log,
+    init_lora: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Multi-task LoRA fine-tuning of the upper layers; returns the low-rank tensors to save.
+
+    ``init_lora`` (from ``--init-from``) starts the adapters from an earlier run's tensors.
 
     The embeddings and the lowest ``config.frozen_layers`` layers stay frozen and run once
     per text (``_cache_lower_layers``); LoRA adapters train on every attention and
@@ -267,6 +298,8 @@ def _finetune(
         # peft asks transformers about gradient checkpointing through a name transformers 5 deprecates.
         warnings.simplefilter("ignore", FutureWarning)
         net.encoder = get_peft_model(encoder, lora)
+    if init_lora:
+        _start_adapters_from(net.encoder, init_lora)
     rng = np.random.default_rng(config.seed)
     epochs_whole = int(np.ceil(config.epochs))
 
@@ -382,6 +415,68 @@ def _finetune(
             tensors[f"{clean}.lora_B"] = module.lora_B["default"].weight.detach().clone().contiguous()
     net.encoder = net.encoder.merge_and_unload()
     return tensors
+
+
+def _init_record(model_dir: Path | None) -> dict[str, Any] | None:
+    """Which earlier model this run continued from, with that model's own training record."""
+    if model_dir is None:
+        return None
+    from desk.triage.model import read_model_config
+
+    earlier = read_model_config(Path(model_dir))
+    training = earlier.get("training", {})
+    return {
+        "version": earlier.get("version"),
+        "command": training.get("command"),
+        "seconds": training.get("seconds"),
+        "init_from": training.get("init_from"),
+    }
+
+
+def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> dict[str, Any]:
+    """Heads and lexical scaling from an earlier triage model; returns its LoRA tensors."""
+    import torch
+    from safetensors.torch import load_file
+
+    from desk.triage.model import read_model_config
+
+    earlier = read_model_config(model_dir)
+    if earlier.get("encoder") != config.base:
+        raise Fatal(f"{model_dir} was trained on {earlier.get('encoder')}, not on {config.base}.")
+    lora = earlier.get("lora") or {}
+    if config.epochs > 0 and lora and int(lora.get("rank", 0)) != config.lora_rank:
+        raise Fatal(f"{model_dir} has LoRA rank {lora.get('rank')}; this run uses {config.lora_rank}.")
+    try:
+        heads = load_file(str(model_dir / HEADS_FILE))
+        tensors = load_file(str(model_dir / LORA_FILE)) if lora else {}
+    except (OSError, ValueError) as exc:
+        raise Fatal(f"Could not read the model in {model_dir}: {exc}") from exc
+    own = {k: v for k, v in net.state_dict().items() if not k.startswith("encoder.")}
+    if set(heads) != set(own) or any(heads[k].shape != own[k].shape for k in own):
+        raise Fatal(f"{model_dir / HEADS_FILE} does not fit this encoder (other sizes).")
+    net.load_state_dict({**net.state_dict(), **{k: v.to(torch.float32) for k, v in heads.items()}})
+    if config.epochs <= 0 and tensors:
+        from desk.triage.model import merge_lora
+
+        merge_lora(net.encoder, tensors, float(lora["scaling"]))
+    return tensors
+
+
+def _start_adapters_from(peft_model: Any, tensors: dict[str, Any]) -> None:
+    import torch
+
+    modules = dict(peft_model.named_modules())
+    with torch.no_grad():
+        for key, value in tensors.items():
+            name, part = key.rsplit(".", 1)  # part: lora_A / lora_B
+            module = modules.get(f"base_model.model.{name}")
+            slots = getattr(module, part, {}) if module is not None else {}
+            if part not in ("lora_A", "lora_B") or "default" not in slots:
+                raise Fatal(f"The earlier model's update for {name} does not fit this run's adapters.")
+            target = getattr(module, part)["default"].weight
+            if target.shape != value.shape:
+                raise Fatal(f"The earlier model's update for {name} has another shape.")
+            target.copy_(value.to(target.dtype))
 
 
 def _confusion(y: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
@@ -509,6 +604,11 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
     net.lexical_mean.copy_(torch.from_numpy(all_lex.mean(0)))
     net.lexical_std.copy_(torch.from_numpy(np.maximum(all_lex.std(0), 1e-3)))
 
+    init_lora: dict[str, Any] = {}
+    if config.init_from is not None:
+        init_lora = _load_init(net, Path(config.init_from), config)
+        log(f"Continuing from {config.init_from} ({len(init_lora) // 2} fine-tuned Linear layers).")
+
     lora_tensors: dict[str, Any] = {}
     if config.epochs > 0:
         src = np.asarray(data.sentiment_sources, dtype=np.int64)
@@ -516,15 +616,27 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
             raise Fatal("Internal: every sentiment training row needs its source.")
         sources = {"sentiment": src}
         log(f"Fine-tuning the encoder with LoRA (rank {config.lora_rank}) for {config.epochs} epoch(s)...")
-        lora_tensors = _finetune(net, tokenizer, train, sources, config, log)
+        lora_tensors = _finetune(net, tokenizer, train, sources, config, log, init_lora)
     calibration, metrics, uncalibrated, choice = fit_and_choose_heads(
         net, tokenizer, train, val, data, config, joint_heads_trained=bool(lora_tensors), log=log
     )
     int8_calibration: dict[str, Any] = {}
     int8_metrics: dict[str, float] = {}
+    onnx_calibration: dict[str, Any] = {}
+    onnx_metrics: dict[str, float] = {}
+    runtime = config.runtime
+    if runtime == RUNTIME_ONNX:
+        from desk.triage import runtime as onnx_runtime
+
+        if not onnx_runtime.available():
+            log("onnxruntime is not installed: the model will run on torch.")
+            runtime = RUNTIME_TORCH
     if config.quantize:
-        log("Calibrating the int8 encoder on the validation splits...")
+        log("Calibrating the int8 encoder (torch) on the validation splits...")
         int8_calibration, int8_metrics = _int8_calibration(net, tokenizer, val, config)
+        if runtime == RUNTIME_ONNX:
+            log("Calibrating the int8 encoder (ONNX Runtime) on the validation splits...")
+            onnx_calibration, onnx_metrics = _int8_calibration(net, tokenizer, val, config, RUNTIME_ONNX)
     seconds = time.monotonic() - started
 
     out = Path(config.out)
@@ -548,6 +660,7 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
         "max_length": config.max_length,
         "pooling": "mean",
         "quantize": config.quantize,
+        "runtime": runtime,
         "labels": {
             "sentiment": list(SENTIMENT_LABELS),
             "emotion": list(EMOTION_LABELS),
@@ -556,6 +669,7 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
         "lexical_features": list(LEXICAL_FEATURES),
         "calibration": calibration,
         "calibration_int8": int8_calibration or None,
+        "calibration_onnx_int8": onnx_calibration or None,
         "lora": {
             "rank": config.lora_rank,
             "alpha": config.lora_alpha,
@@ -576,6 +690,8 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
             "validation_uncalibrated": {k: round(v, 4) for k, v in uncalibrated.items()},
             "heads": choice,
             "validation_int8": {k: round(v, 4) for k, v in int8_metrics.items()},
+            "validation_onnx_int8": {k: round(v, 4) for k, v in onnx_metrics.items()},
+            "init_from": _init_record(config.init_from),
         },
     }
     (out / MODEL_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -688,17 +804,27 @@ def fit_and_choose_heads(
 
 
 def _int8_calibration(
-    net: Any, tokenizer: Any, val: dict[str, _Prepared], config: TrainConfig
+    net: Any, tokenizer: Any, val: dict[str, _Prepared], config: TrainConfig, runtime: str = RUNTIME_TORCH
 ) -> tuple[dict[str, Any], dict[str, float]]:
-    """Calibration and validation figures for the encoder as the desk runs it (dynamic int8)."""
+    """Calibration and validation figures for the encoder as the desk runs it (dynamic int8,
+    in torch or in ONNX Runtime: each quantises activations its own way)."""
     import copy
 
-    from desk.triage.encoder import quantize_int8
+    embed = None
+    qnet = net
+    if runtime == RUNTIME_ONNX:
+        from desk.triage import runtime as onnx_runtime
 
-    qnet = copy.deepcopy(net)
-    qnet.encoder = quantize_int8(qnet.encoder)
+        embed = onnx_runtime.OnnxEncoder(onnx_runtime.build(net, quantize=True))
+    else:
+        from desk.triage.encoder import quantize_int8
+
+        qnet = copy.deepcopy(net)
+        qnet.encoder = quantize_int8(qnet.encoder)
     feats = {
-        split: _features(qnet, _embed(qnet, tokenizer, d.texts, config.max_length, batch_size=64), d.lexical)
+        split: _features(
+            qnet, _embed(qnet, tokenizer, d.texts, config.max_length, batch_size=64, embed=embed), d.lexical
+        )
         for split, d in val.items()
         if d.texts
     }

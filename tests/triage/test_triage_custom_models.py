@@ -173,6 +173,8 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     assert custom.version.startswith(record["version"])
     assert custom.quantized == (epochs == "1")
     assert (record["calibration_int8"] is not None) == (epochs == "1")
+    assert (record["calibration_onnx_int8"] is not None) == (epochs == "1")
+    assert record["runtime"] == custom.runtime == "onnxruntime"  # the tiny BERT exports and fuses too
     results = custom.classify(["why is my flight late ?", "", "😡"])
     assert len(results) == 3 and all(r.sentiment in {"negative", "neutral", "positive"} for r in results)
 
@@ -226,3 +228,60 @@ def torch_equal(a, b) -> bool:  # type: ignore[no-untyped-def]
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_a_further_stage_starts_from_the_earlier_models_adapters_and_heads(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """``--init-from``: with the adapters' learning rate at 0, a further stage ends on exactly the
+    earlier model's LoRA tensors (so they were loaded, not started afresh); a rank that does not
+    fit is refused in plain words."""
+    from safetensors.torch import load_file
+
+    from desk.errors import Fatal
+    from desk.triage.data import load_training_data
+    from desk.triage.train import TrainConfig, train
+
+    tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
+    data = load_training_data(sample_dir).limited(30)
+    base = f"path:{tiny}"
+    train(
+        TrainConfig(out=tmp_path / "first", base=base, epochs=1, quantize=False, frozen_layers=1),
+        data,
+        log=lambda _m: None,
+    )
+    second = train(
+        TrainConfig(
+            out=tmp_path / "second",
+            base=base,
+            epochs=1,
+            quantize=False,
+            frozen_layers=1,
+            lr=0.0,
+            init_from=tmp_path / "first",
+        ),
+        data,
+        log=lambda _m: None,
+    )
+    first_lora = load_file(str(tmp_path / "first" / "lora.safetensors"))
+    second_lora = load_file(str(tmp_path / "second" / "lora.safetensors"))
+    assert set(first_lora) == set(second_lora) and first_lora
+    for key, tensor in first_lora.items():
+        assert bool((second_lora[key] == tensor).all()), key
+    earlier = json.loads((tmp_path / "first" / "triage.json").read_text(encoding="utf-8"))
+    assert second["training"]["init_from"]["version"] == earlier["version"]
+
+    with pytest.raises(Fatal, match="LoRA rank"):
+        train(
+            TrainConfig(
+                out=tmp_path / "third",
+                base=base,
+                epochs=1,
+                quantize=False,
+                frozen_layers=1,
+                lora_rank=8,
+                init_from=tmp_path / "first",
+            ),
+            data,
+            log=lambda _m: None,
+        )

@@ -1,0 +1,196 @@
+"""ONNX Runtime for the triage encoder: the fast path the desk runs on a CPU.
+
+The encoder (with its fine-tuned low-rank updates merged) is exported once with
+``torch.onnx.export``, its attention, GELU and layer-norm blocks are fused by
+ONNX Runtime's transformer optimizer, and, for int8, the Linear weights are
+quantised dynamically (activations quantised per batch at run time). The
+embeddings and the first transformer layer stay fp32, as in the torch int8 path
+(models/README.md). The heads stay in torch: they are tiny.
+
+Building takes a few seconds, so the result is cached on disk under a key made of
+everything it depends on (weights, options, library versions); an unwritable
+cache only costs the rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from desk.errors import Fatal
+
+log = logging.getLogger(__name__)
+
+# Bump when the export/optimise/quantise recipe changes: cached files are keyed on it.
+RECIPE = "1"
+
+
+def available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+        from onnxruntime.quantization import quantize_dynamic  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Pooled(nn.Module):
+    """Encoder → mean-pooled embedding: the part of the triage network that ONNX Runtime runs."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.net.embed(input_ids, attention_mask)  # type: ignore[operator]
+
+
+def _fingerprint(net: nn.Module, quantize: bool) -> str:
+    import onnxruntime
+    import transformers
+
+    digest = hashlib.sha256()
+    digest.update(f"{RECIPE}|{quantize}|{torch.__version__}|{onnxruntime.__version__}".encode())
+    digest.update(transformers.__version__.encode())
+    encoder: Any = net.encoder
+    for name, tensor in sorted(encoder.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().float().numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def build(net: nn.Module, quantize: bool) -> bytes:
+    """The ONNX model (bytes) computing ``net.embed``; ``net`` is left as it was."""
+    import copy
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    work = copy.deepcopy(net).eval()
+    encoder: Any = work.encoder
+    config = encoder.config
+    # The eager attention exports as the plain pattern ONNX Runtime fuses into one Attention op.
+    with contextlib.suppress(AttributeError, ValueError):
+        encoder.set_attn_implementation("eager")
+    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        exported = Path(tmp) / "fp32.onnx"
+        torch.onnx.export(
+            _Pooled(work),
+            example,
+            exported,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+        graph = onnx.load(str(exported))
+    del work
+    logging.getLogger("onnxruntime").setLevel(logging.ERROR)
+    logging.getLogger("fusion").setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        optimized = optimize_model(
+            graph,
+            model_type="bert",
+            num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
+            hidden_size=int(getattr(config, "hidden_size", 0) or 0),
+            opt_level=1,
+        ).model
+    if not quantize:
+        return bytes(optimized.SerializeToString())
+    keep_fp32 = [
+        node.name
+        for node in optimized.graph.node
+        if node.op_type in ("EmbedLayerNormalization", "Gather")
+        or node.name == "Attention_0"
+        or "/layer.0/" in node.name
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "int8.onnx"
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantiser warns through the root logger
+        try:
+            quantize_dynamic(
+                optimized,
+                out,
+                # Per-channel uint8 weights: this CPU class (AVX2, no VNNI) saturates in the
+                # u8·s8 kernels, which cost 0.01-0.02 emotion F1 on validation (models/README.md).
+                weight_type=QuantType.QUInt8,
+                per_channel=True,
+                nodes_to_exclude=keep_fp32,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+        finally:
+            root.setLevel(level)
+        return out.read_bytes()
+
+
+class OnnxEncoder:
+    """Runs the exported encoder: ``(input_ids, attention_mask)`` → mean-pooled embeddings."""
+
+    def __init__(self, model: bytes, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, torch.get_num_threads()))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise Fatal(f"ONNX Runtime could not load the triage encoder: {exc}") from exc
+        self._int32 = {i.name: i.type == "tensor(int32)" for i in self._session.get_inputs()}
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        feed = {}
+        for name, tensor in (("input_ids", input_ids), ("attention_mask", attention_mask)):
+            array = tensor.numpy()
+            feed[name] = array.astype(np.int32) if self._int32.get(name) else array
+        (embedding,) = self._session.run(["embedding"], feed)
+        return torch.from_numpy(embedding)
+
+
+def load(net: nn.Module, quantize: bool, cache_dir: Path | None) -> OnnxEncoder:
+    """The ONNX encoder for ``net``, from the cache when an identical build is there."""
+    key = _fingerprint(net, quantize)
+    path = cache_dir / f"triage-encoder-{key}.onnx" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        try:
+            return OnnxEncoder(path.read_bytes())
+        except (OSError, Fatal) as exc:
+            log.warning("Rebuilding the cached triage encoder %s: %s", path, exc)
+    model = build(net, quantize)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(model)
+            tmp.replace(path)  # atomic: a reader never sees half a file
+        except OSError as exc:
+            log.warning("Could not cache the triage encoder in %s: %s", path.parent, exc)
+    return OnnxEncoder(model)

@@ -1,0 +1,127 @@
+"""The ONNX Runtime encoder: same numbers as torch, built once and cached, robust to a bad cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from desk.config import Settings
+from desk.errors import Fatal
+from desk.triage import runtime
+from desk.triage.encoder import token_batches
+from desk.triage.model import (
+    RUNTIME_ONNX,
+    RUNTIME_TORCH,
+    SHIPPED_MODEL_DIR,
+    build_net,
+    load_model_dir,
+    read_model_config,
+)
+
+TEXTS = [
+    "",
+    "ok",
+    "my phone has had no dial tone since 9am, is the DNS outage fixed yet??",
+    "Thanks so much for the quick help, everything works again!",
+    "word " * 200,  # cut at max_length
+    "😡😡😡",
+]
+
+
+@pytest.fixture(scope="module")
+def shipped_net():  # type: ignore[no-untyped-def]
+    config = read_model_config(SHIPPED_MODEL_DIR)
+    net, tokenizer = build_net(config, SHIPPED_MODEL_DIR)
+    return net, tokenizer, int(config["max_length"])
+
+
+def test_the_desk_runs_the_shipped_model_int8_in_onnx_runtime(triager) -> None:  # type: ignore[no-untyped-def]
+    assert triager.runtime == RUNTIME_ONNX
+    assert triager.quantized
+    assert triager.version.endswith("-int8-ort")
+    assert read_model_config(SHIPPED_MODEL_DIR)["calibration_onnx_int8"]
+
+
+def test_onnx_fp32_encoder_computes_what_torch_computes(shipped_net) -> None:  # type: ignore[no-untyped-def]
+    net, tokenizer, max_length = shipped_net
+    encoder = runtime.OnnxEncoder(runtime.build(net, quantize=False))
+    # One text at a time (shortest input: 2 tokens) and batches with padding of every length.
+    for batch_size in (1, 4, 64):
+        for _, input_ids, attention_mask in token_batches(tokenizer, TEXTS, max_length, batch_size):
+            with torch.inference_mode():
+                expected = net.embed(input_ids, attention_mask).numpy()
+            got = encoder(input_ids, attention_mask).numpy()
+            np.testing.assert_allclose(got, expected, atol=2e-4, rtol=1e-3)
+
+
+def test_onnx_int8_encoder_stays_close_to_fp32(shipped_net) -> None:  # type: ignore[no-untyped-def]
+    net, tokenizer, max_length = shipped_net
+    encoder = runtime.OnnxEncoder(runtime.build(net, quantize=True))
+    for _, input_ids, attention_mask in token_batches(tokenizer, TEXTS[1:4], max_length, 64):
+        with torch.inference_mode():
+            expected = net.embed(input_ids, attention_mask).numpy()
+        got = encoder(input_ids, attention_mask).numpy()
+        cosine = (got * expected).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1))
+        assert cosine.min() > 0.98, cosine
+
+
+def test_the_built_encoder_is_cached_and_reused(tmp_path: Path) -> None:
+    first = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+    cached = list(tmp_path.glob("triage-encoder-*.onnx"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    second = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+    assert list(tmp_path.glob("triage-encoder-*.onnx")) == cached
+    assert cached[0].stat().st_mtime_ns == stamp  # read, not rebuilt
+    texts = ["is the outage over?", "worst service ever"]
+    assert [r.as_dict() for r in first.classify(texts)] == [r.as_dict() for r in second.classify(texts)]
+    # fp32 and int8 builds of the same weights are cached side by side, never confused
+    load_model_dir(SHIPPED_MODEL_DIR, quantize=False, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("triage-encoder-*.onnx"))) == 2
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    reference = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("triage-encoder-*.onnx")
+    cached.write_bytes(b"not an onnx model")
+    rebuilt = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+    texts = ["my phone is dead since the outage, when is it fixed?"]
+    assert rebuilt.classify(texts)[0].as_dict() == reference.classify(texts)[0].as_dict()
+    assert cached.read_bytes()[:4] != b"not "
+
+
+def test_an_unwritable_cache_only_costs_the_rebuild(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory should be")
+    triager = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=blocker / "cache")
+    assert triager.runtime == RUNTIME_ONNX
+    assert triager.classify(["hello?"])[0].question_score >= 0.0
+
+
+def test_runtime_can_be_chosen_by_setting_and_bad_values_are_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DESK_TRIAGE_RUNTIME", "torch")
+    assert Settings(_env_file=None).triage_runtime == RUNTIME_TORCH  # type: ignore[call-arg]
+    monkeypatch.setenv("DESK_TRIAGE_RUNTIME", "tensorflow")
+    with pytest.raises(ValueError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(Fatal, match="Unknown triage runtime"):
+        load_model_dir(SHIPPED_MODEL_DIR, runtime="tensorflow")
+
+
+def test_torch_and_onnx_runtimes_agree_on_clear_cases(tmp_path: Path) -> None:
+    texts = [
+        "my internet has been down for 4 hours, this is ridiculous, worst company ever",
+        "Thank you, the fix worked, you are amazing!",
+        "How do I reset my router after the outage?",
+    ]
+    on_torch = load_model_dir(SHIPPED_MODEL_DIR, runtime=RUNTIME_TORCH).classify(texts)
+    on_onnx = load_model_dir(SHIPPED_MODEL_DIR, runtime=RUNTIME_ONNX, cache_dir=tmp_path).classify(texts)
+    assert (
+        [r.sentiment for r in on_torch]
+        == [r.sentiment for r in on_onnx]
+        == ["negative", "positive", "neutral"]
+    )
+    assert [r.question for r in on_onnx] == [False, False, True]
