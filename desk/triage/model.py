@@ -253,7 +253,6 @@ def _sentiment_label_order(config: Any, path: Path) -> list[int]:
 
 def build_net(config: dict[str, Any], model_dir: Path) -> tuple[Any, Any]:
     """The network described by a triage.json (heads and low-rank updates applied), and its tokenizer."""
-    import torch
     from safetensors.torch import load_file
 
     from desk.triage.encoder import TriageNet, load_encoder, load_tokenizer, resolve_encoder
@@ -263,16 +262,24 @@ def build_net(config: dict[str, Any], model_dir: Path) -> tuple[Any, Any]:
     if config.get("lora"):
         merge_lora(encoder, load_file(str(model_dir / LORA_FILE)), float(config["lora"]["scaling"]))
     net = TriageNet(encoder, HEAD_SIZES, len(config.get("lexical_features", LEXICAL_FEATURES)))
+    load_heads(net, model_dir, f"the encoder {encoder_dir}")
+    net.eval()
+    return net, load_tokenizer(encoder_dir)
+
+
+def load_heads(net: Any, model_dir: Path, encoder_name: str) -> None:
+    """Put a model directory's heads and lexical scaling into ``net``, checking that they fit."""
+    import torch
+    from safetensors.torch import load_file
+
     try:
         state = load_file(str(model_dir / HEADS_FILE))
     except (OSError, ValueError) as exc:
         raise Fatal(f"Could not read {model_dir / HEADS_FILE}: {exc}") from exc
     own = {k: v for k, v in net.state_dict().items() if not k.startswith("encoder.")}
     if set(state) != set(own) or any(state[k].shape != own[k].shape for k in own):
-        raise Fatal(f"{model_dir / HEADS_FILE} does not fit the encoder {encoder_dir} (other sizes).")
+        raise Fatal(f"{model_dir / HEADS_FILE} does not fit {encoder_name} (other sizes).")
     net.load_state_dict({**net.state_dict(), **{k: v.to(torch.float32) for k, v in state.items()}})
-    net.eval()
-    return net, load_tokenizer(encoder_dir)
 
 
 def merge_lora(encoder: Any, tensors: dict[str, Any], scaling: float) -> None:

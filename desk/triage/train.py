@@ -435,10 +435,9 @@ def _init_record(model_dir: Path | None) -> dict[str, Any] | None:
 
 def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> dict[str, Any]:
     """Heads and lexical scaling from an earlier triage model; returns its LoRA tensors."""
-    import torch
     from safetensors.torch import load_file
 
-    from desk.triage.model import read_model_config
+    from desk.triage.model import load_heads, read_model_config
 
     earlier = read_model_config(model_dir)
     if earlier.get("encoder") != config.base:
@@ -446,15 +445,11 @@ def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> dict[str, Any]
     lora = earlier.get("lora") or {}
     if config.epochs > 0 and lora and int(lora.get("rank", 0)) != config.lora_rank:
         raise Fatal(f"{model_dir} has LoRA rank {lora.get('rank')}; this run uses {config.lora_rank}.")
+    load_heads(net, model_dir, "this run's encoder")
     try:
-        heads = load_file(str(model_dir / HEADS_FILE))
         tensors = load_file(str(model_dir / LORA_FILE)) if lora else {}
     except (OSError, ValueError) as exc:
-        raise Fatal(f"Could not read the model in {model_dir}: {exc}") from exc
-    own = {k: v for k, v in net.state_dict().items() if not k.startswith("encoder.")}
-    if set(heads) != set(own) or any(heads[k].shape != own[k].shape for k in own):
-        raise Fatal(f"{model_dir / HEADS_FILE} does not fit this encoder (other sizes).")
-    net.load_state_dict({**net.state_dict(), **{k: v.to(torch.float32) for k, v in heads.items()}})
+        raise Fatal(f"Could not read {model_dir / LORA_FILE}: {exc}") from exc
     if config.epochs <= 0 and tensors:
         from desk.triage.model import merge_lora
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -244,25 +245,15 @@ def test_a_further_stage_starts_from_the_earlier_models_adapters_and_heads(
 
     tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
     data = load_training_data(sample_dir).limited(30)
-    base = f"path:{tiny}"
-    train(
-        TrainConfig(out=tmp_path / "first", base=base, epochs=1, quantize=False, frozen_layers=1),
-        data,
-        log=lambda _m: None,
-    )
-    second = train(
-        TrainConfig(
-            out=tmp_path / "second",
-            base=base,
-            epochs=1,
-            quantize=False,
-            frozen_layers=1,
-            lr=0.0,
-            init_from=tmp_path / "first",
-        ),
-        data,
-        log=lambda _m: None,
-    )
+
+    def run(name: str, **changes: Any) -> dict[str, Any]:
+        config = TrainConfig(
+            out=tmp_path / name, base=f"path:{tiny}", epochs=1, quantize=False, frozen_layers=1, **changes
+        )
+        return train(config, data, log=lambda _m: None)
+
+    run("first")
+    second = run("second", lr=0.0, init_from=tmp_path / "first")
     first_lora = load_file(str(tmp_path / "first" / "lora.safetensors"))
     second_lora = load_file(str(tmp_path / "second" / "lora.safetensors"))
     assert set(first_lora) == set(second_lora) and first_lora
@@ -272,16 +263,4 @@ def test_a_further_stage_starts_from_the_earlier_models_adapters_and_heads(
     assert second["training"]["init_from"]["version"] == earlier["version"]
 
     with pytest.raises(Fatal, match="LoRA rank"):
-        train(
-            TrainConfig(
-                out=tmp_path / "third",
-                base=base,
-                epochs=1,
-                quantize=False,
-                frozen_layers=1,
-                lora_rank=8,
-                init_from=tmp_path / "first",
-            ),
-            data,
-            log=lambda _m: None,
-        )
+        run("third", lora_rank=8, init_from=tmp_path / "first")
