@@ -184,6 +184,7 @@ def load(net: nn.Module, quantize: bool, cache_dir: Path | None) -> OnnxEncoder:
             return OnnxEncoder(path.read_bytes())
         except (OSError, Fatal) as exc:
             log.warning("Rebuilding the cached triage encoder %s: %s", path, exc)
+    log.info("Building the triage encoder for ONNX Runtime (once; later starts load it from the cache)...")
     model = build(net, quantize)
     if path is not None:
         try:
