@@ -127,8 +127,7 @@ class Triager:
         self.max_length = int(config.get("max_length", 128))
         # int8 activations shift the logits a little, and each runtime quantises its own way,
         # so a quantised model has a calibration per runtime.
-        calibration = config.get(calibration_key(self.runtime, quantized)) if quantized else None
-        calibration = calibration or config.get("calibration", {})
+        calibration = config.get(calibration_key(self.runtime, quantized)) or config.get("calibration", {})
         self._bias = {
             name: torch.tensor(calibration.get(f"{name}_bias", [0.0] * n), dtype=torch.float32)
             for name, n in HEAD_SIZES.items()

@@ -152,11 +152,11 @@ def build(net: nn.Module, quantize: bool) -> bytes:
 class OnnxEncoder:
     """Runs the exported encoder: ``(input_ids, attention_mask)`` → mean-pooled embeddings."""
 
-    def __init__(self, model: bytes, threads: int | None = None) -> None:
+    def __init__(self, model: bytes) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, torch.get_num_threads()))
+        options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch uses
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3

@@ -135,17 +135,11 @@ def _embed(
 
     from desk.triage.encoder import token_batches
 
-    out: np.ndarray | None = None
+    out = np.zeros((len(texts), int(net.encoder.config.hidden_size)), dtype=np.float32)
     net.eval()
     with torch.inference_mode():
         for idx, input_ids, attention_mask in token_batches(tokenizer, texts, max_length, batch_size):
-            vectors = (embed or net.embed)(input_ids, attention_mask).numpy()
-            if out is None:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[idx] = vectors
-    if out is None:
-        width = int(net.heads["sentiment"].in_features) - len(LEXICAL_FEATURES)
-        return np.zeros((0, width), dtype=np.float32)
+            out[idx] = (embed or net.embed)(input_ids, attention_mask).numpy()
     return out
 
 
@@ -417,24 +411,9 @@ def _finetune(
     return tensors
 
 
-def _init_record(model_dir: Path | None) -> dict[str, Any] | None:
-    """Which earlier model this run continued from, with that model's own training record."""
-    if model_dir is None:
-        return None
-    from desk.triage.model import read_model_config
-
-    earlier = read_model_config(Path(model_dir))
-    training = earlier.get("training", {})
-    return {
-        "version": earlier.get("version"),
-        "command": training.get("command"),
-        "seconds": training.get("seconds"),
-        "init_from": training.get("init_from"),
-    }
-
-
-def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> dict[str, Any]:
-    """Heads and lexical scaling from an earlier triage model; returns its LoRA tensors."""
+def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Heads and lexical scaling from an earlier triage model; returns its LoRA tensors and,
+    for this run's record, which model it was (with that model's own training record)."""
     from safetensors.torch import load_file
 
     from desk.triage.model import load_heads, read_model_config
@@ -454,7 +433,14 @@ def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> dict[str, Any]
         from desk.triage.model import merge_lora
 
         merge_lora(net.encoder, tensors, float(lora["scaling"]))
-    return tensors
+    training = earlier.get("training", {})
+    record = {
+        "version": earlier.get("version"),
+        "command": training.get("command"),
+        "seconds": training.get("seconds"),
+        "init_from": training.get("init_from"),
+    }
+    return tensors, record
 
 
 def _start_adapters_from(peft_model: Any, tensors: dict[str, Any]) -> None:
@@ -600,8 +586,9 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
     net.lexical_std.copy_(torch.from_numpy(np.maximum(all_lex.std(0), 1e-3)))
 
     init_lora: dict[str, Any] = {}
+    init_record: dict[str, Any] | None = None
     if config.init_from is not None:
-        init_lora = _load_init(net, Path(config.init_from), config)
+        init_lora, init_record = _load_init(net, Path(config.init_from), config)
         log(f"Continuing from {config.init_from} ({len(init_lora) // 2} fine-tuned Linear layers).")
 
     lora_tensors: dict[str, Any] = {}
@@ -686,7 +673,7 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
             "heads": choice,
             "validation_int8": {k: round(v, 4) for k, v in int8_metrics.items()},
             "validation_onnx_int8": {k: round(v, 4) for k, v in onnx_metrics.items()},
-            "init_from": _init_record(config.init_from),
+            "init_from": init_record,
         },
     }
     (out / MODEL_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
