@@ -116,15 +116,21 @@ class TriageNet(nn.Module):
     lexical_mean: torch.Tensor
     lexical_std: torch.Tensor
 
-    def __init__(self, encoder: nn.Module, heads: dict[str, int], n_lexical: int) -> None:
+    def __init__(
+        self, encoder: nn.Module | None, heads: dict[str, int], n_lexical: int, hidden: int | None = None
+    ) -> None:
+        """With ``encoder`` None (and its ``hidden`` size): the heads alone, for an encoder run elsewhere."""
         super().__init__()
         self.encoder = encoder
-        hidden = int(cast(Any, encoder).config.hidden_size)
+        if hidden is None:
+            hidden = int(cast(Any, encoder).config.hidden_size)
         self.heads = nn.ModuleDict({name: nn.Linear(hidden + n_lexical, n) for name, n in heads.items()})
         self.register_buffer("lexical_mean", torch.zeros(n_lexical))
         self.register_buffer("lexical_std", torch.ones(n_lexical))
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.encoder is None:
+            raise Fatal("This triage network has no torch encoder (it runs in ONNX Runtime).")
         kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
         out = self.encoder(**kwargs)
         return mean_pool(out.last_hidden_state, attention_mask)

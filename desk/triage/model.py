@@ -250,20 +250,48 @@ def _sentiment_label_order(config: Any, path: Path) -> list[int]:
     )
 
 
-def build_net(config: dict[str, Any], model_dir: Path) -> tuple[Any, Any]:
-    """The network described by a triage.json (heads and low-rank updates applied), and its tokenizer."""
+def build_net(config: dict[str, Any], model_dir: Path, *, with_encoder: bool = True) -> tuple[Any, Any]:
+    """The network described by a triage.json (heads and low-rank updates applied), and its tokenizer.
+
+    ``with_encoder=False`` builds the heads alone (``net.encoder`` is None), for an
+    encoder that runs elsewhere: loading the torch encoder is most of the load time.
+    """
     from safetensors.torch import load_file
+    from transformers import AutoConfig
 
     from desk.triage.encoder import TriageNet, load_encoder, load_tokenizer, resolve_encoder
 
     encoder_dir = resolve_encoder(str(config.get("encoder", "")), model_dir)
-    encoder = load_encoder(encoder_dir)
-    if config.get("lora"):
-        merge_lora(encoder, load_file(str(model_dir / LORA_FILE)), float(config["lora"]["scaling"]))
-    net = TriageNet(encoder, HEAD_SIZES, len(config.get("lexical_features", LEXICAL_FEATURES)))
+    n_lexical = len(config.get("lexical_features", LEXICAL_FEATURES))
+    if with_encoder:
+        encoder = load_encoder(encoder_dir)
+        if config.get("lora"):
+            merge_lora(encoder, load_file(str(model_dir / LORA_FILE)), float(config["lora"]["scaling"]))
+        net = TriageNet(encoder, HEAD_SIZES, n_lexical)
+    else:
+        try:
+            hidden = int(AutoConfig.from_pretrained(str(encoder_dir), local_files_only=True).hidden_size)
+        except (OSError, ValueError, AttributeError) as exc:
+            raise Fatal(f"Could not read the encoder's config in {encoder_dir}: {exc}") from exc
+        net = TriageNet(None, HEAD_SIZES, n_lexical, hidden=hidden)
     load_heads(net, model_dir, f"the encoder {encoder_dir}")
     net.eval()
     return net, load_tokenizer(encoder_dir)
+
+
+def encoder_files(config: dict[str, Any], model_dir: Path) -> list[Path]:
+    """The files the encoder is made from: its config and weights, and the model's LoRA update."""
+    from desk.triage.encoder import resolve_encoder
+
+    encoder_dir = resolve_encoder(str(config.get("encoder", "")), model_dir)
+    files = sorted(
+        p
+        for p in encoder_dir.iterdir()
+        if p.is_file() and (p.name == "config.json" or p.suffix in (".safetensors", ".bin"))
+    )
+    if config.get("lora"):
+        files.append(model_dir / LORA_FILE)
+    return files
 
 
 def load_heads(net: Any, model_dir: Path, encoder_name: str) -> None:
@@ -327,15 +355,23 @@ def load_model_dir(
         config = read_model_config(model_dir)
         use_int8 = bool(config.get("quantize", False)) if quantize is None else quantize
         use_runtime = runtime or str(config.get("runtime", RUNTIME_TORCH))
-        net, tokenizer = build_net(config, model_dir)
         if use_runtime == RUNTIME_ONNX:
             from desk.triage import runtime as onnx_runtime
 
             if onnx_runtime.available():
-                encoder = onnx_runtime.load(net, use_int8, cache_dir)
-                net.encoder = None  # the torch weights are no longer needed: free them
+                key = onnx_runtime.cache_key(
+                    encoder_files(config, model_dir), json.dumps(config.get("lora"), sort_keys=True), use_int8
+                )
+                encoder = onnx_runtime.load_cached(key, cache_dir)
+                if encoder is not None:
+                    net, tokenizer = build_net(config, model_dir, with_encoder=False)
+                else:
+                    net, tokenizer = build_net(config, model_dir)
+                    encoder = onnx_runtime.build_and_cache(net, use_int8, key, cache_dir)
+                    net.encoder = None  # the torch weights are no longer needed: free them
                 return Triager(net, tokenizer, config, quantized=use_int8, embed=encoder)
             log.warning("onnxruntime is not installed; the triage encoder runs on torch.")
+        net, tokenizer = build_net(config, model_dir)
         if use_int8:
             from desk.triage.encoder import quantize_int8
 

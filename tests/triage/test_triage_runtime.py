@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,11 @@ import torch
 
 from desk.config import Settings
 from desk.errors import Fatal
+from desk.triage import encoder as encoder_module
 from desk.triage import runtime
 from desk.triage.encoder import token_batches
 from desk.triage.model import (
+    LORA_FILE,
     RUNTIME_ONNX,
     RUNTIME_TORCH,
     SHIPPED_MODEL_DIR,
@@ -81,6 +84,35 @@ def test_the_built_encoder_is_cached_and_reused(tmp_path: Path) -> None:
     # fp32 and int8 builds of the same weights are cached side by side, never confused
     load_model_dir(SHIPPED_MODEL_DIR, quantize=False, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("triage-encoder-*.onnx"))) == 2
+
+
+def test_a_cache_hit_does_not_load_the_torch_encoder(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    built = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+
+    def no_torch_encoder(path: Path) -> None:
+        raise AssertionError(f"the torch encoder was loaded from {path}")
+
+    monkeypatch.setattr(encoder_module, "load_encoder", no_torch_encoder)
+    hit = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+    assert hit._net.encoder is None
+    texts = ["is the outage over?", "worst service ever", ""]
+    assert [r.as_dict() for r in hit.classify(texts)] == [r.as_dict() for r in built.classify(texts)]
+
+
+def test_other_fine_tuned_weights_get_their_own_cache_entry(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    other = tmp_path / "other-model"
+    shutil.copytree(SHIPPED_MODEL_DIR, other)
+    lora = load_file(str(other / LORA_FILE))
+    save_file({k: v * 3 if k.endswith("lora_B") else v for k, v in lora.items()}, str(other / LORA_FILE))
+    cache = tmp_path / "cache"
+    shipped = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=cache)
+    changed = load_model_dir(other, cache_dir=cache)
+    assert len(list(cache.glob("triage-encoder-*.onnx"))) == 2
+    ids = torch.tensor([[101, 2026, 3042, 2003, 2091, 102]])
+    mask = torch.ones_like(ids)
+    assert not torch.allclose(shipped._embed(ids, mask), changed._embed(ids, mask), atol=1e-3)
 
 
 def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
