@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from desk.config import PROJECT_ROOT
 from desk.errors import DeskError
+
+if TYPE_CHECKING:
+    from desk.triage.train import TrainConfig
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -113,62 +116,12 @@ def train(
     lr: Annotated[float, typer.Option(min=0.0, help="Learning rate of the LoRA adapters.")] = 5e-4,
 ) -> None:
     """Train the triage heads (and LoRA-fine-tune the encoder) on the shared data; write a model directory."""
-    try:
-        _train(
-            out,
-            epochs,
-            with_corrections,
-            base,
-            data,
-            seed,
-            limit,
-            tweeteval_per_epoch,
-            airline_per_epoch,
-            quantize,
-            frozen_layers,
-            checkpoint,
-            init_from,
-            emotion_repeats,
-            lr,
-        )
-    except DeskError as exc:
-        _fail(str(exc))
-
-
-def _train(
-    out: Path,
-    epochs: float,
-    with_corrections: bool,
-    base: str,
-    data: Path | None,
-    seed: int,
-    limit: int | None,
-    tweeteval_per_epoch: int,
-    airline_per_epoch: int,
-    quantize: bool,
-    frozen_layers: int = 2,
-    checkpoint: Path | None = None,
-    init_from: Path | None = None,
-    emotion_repeats: int = 3,
-    lr: float = 5e-4,
-) -> None:
     import shlex
 
-    from desk.triage.data import load_corrections, load_training_data
     from desk.triage.train import TrainConfig
-    from desk.triage.train import train as run_training
 
     if not base.startswith("package:"):
         base = f"path:{Path(base).expanduser().resolve()}"
-    training = load_training_data(data)
-    if limit is not None:
-        training = training.limited(limit)
-    if with_corrections:
-        from desk.config import get_settings
-
-        corrections = load_corrections(get_settings().database_url)
-        training.add_corrections(corrections)
-        typer.echo(f"Using {training.corrections_used} agent correction(s).", err=True)
     config = TrainConfig(
         out=out,
         base=base,
@@ -184,6 +137,25 @@ def _train(
         lr=lr,
         command="python -m desk " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
+    try:
+        _train(config, data, limit, with_corrections)
+    except DeskError as exc:
+        _fail(str(exc))
+
+
+def _train(config: TrainConfig, data: Path | None, limit: int | None, with_corrections: bool) -> None:
+    from desk.triage.data import load_corrections, load_training_data
+    from desk.triage.train import train as run_training
+
+    training = load_training_data(data)
+    if limit is not None:
+        training = training.limited(limit)
+    if with_corrections:
+        from desk.config import get_settings
+
+        corrections = load_corrections(get_settings().database_url)
+        training.add_corrections(corrections)
+        typer.echo(f"Using {training.corrections_used} agent correction(s).", err=True)
     run_training(config, training, log=lambda message: typer.echo(message, err=True))
 
 

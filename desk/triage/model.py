@@ -333,7 +333,7 @@ def _model_dir(settings: Settings) -> Path:
     return SHIPPED_MODEL_DIR
 
 
-_cache: dict[tuple[str, bool, str | None], Triager] = {}
+_cache: dict[tuple[str, bool | None, str | None], Triager] = {}
 _cache_lock = threading.Lock()
 
 
@@ -393,30 +393,22 @@ def load_model_dir(
     )
 
 
-def load_triager(settings: Settings | None = None, *, quantize: bool | None = None) -> Triager:
+def load_triager(settings: Settings | None = None) -> Triager:
     """The triage model named by ``DESK_TRIAGE_MODEL`` (default: the shipped one), loaded once per path.
 
-    ``quantize`` (or the setting ``DESK_TRIAGE_QUANTIZE=0/1``) overrides
-    whether the encoder runs with dynamic int8 weights, and ``DESK_TRIAGE_RUNTIME``
-    (onnxruntime/torch) what runs it; by default the model directory decides (the
-    shipped model runs int8 in ONNX Runtime, because it is faster and as accurate).
+    ``DESK_TRIAGE_QUANTIZE=0/1`` overrides whether the encoder runs with dynamic int8
+    weights, and ``DESK_TRIAGE_RUNTIME`` (onnxruntime/torch) what runs it; unset, the
+    model directory decides (the shipped model runs int8 in ONNX Runtime, because it is
+    faster and as accurate).
     """
     settings = settings or get_settings()
     model_dir = _model_dir(settings)
-    if quantize is None:
-        quantize = settings.triage_quantize
-    runtime = settings.triage_runtime
-    key = (str(model_dir), quantize if quantize is not None else _default_quantize(model_dir), runtime)
+    key = (str(model_dir), settings.triage_quantize, settings.triage_runtime)
     with _cache_lock:
         triager = _cache.get(key)
         if triager is None:
-            triager = load_model_dir(model_dir, quantize, runtime, settings.triage_cache_path)
+            triager = load_model_dir(
+                model_dir, settings.triage_quantize, settings.triage_runtime, settings.triage_cache_path
+            )
             _cache[key] = triager
         return triager
-
-
-def _default_quantize(model_dir: Path) -> bool:
-    try:
-        return bool(json.loads((model_dir / MODEL_FILE).read_text(encoding="utf-8")).get("quantize", False))
-    except (OSError, ValueError):
-        return False

@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,20 @@ def cache_key(files: Sequence[Path], extra: str, quantize: bool) -> str:
     return digest.hexdigest()[:24]
 
 
+@contextlib.contextmanager
+def _quiet(*names: str | None) -> Iterator[None]:
+    """Only errors from these loggers (None: the root logger) while building; their levels come back after."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def build(net: nn.Module, quantize: bool) -> bytes:
     """The ONNX model (bytes) computing ``net.embed``; ``net`` is left as it was."""
     import copy
@@ -121,9 +135,11 @@ def build(net: nn.Module, quantize: bool) -> bytes:
         )
         graph = onnx.load(str(exported))
     del work
-    logging.getLogger("onnxruntime").setLevel(logging.ERROR)
-    logging.getLogger("fusion").setLevel(logging.ERROR)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        _quiet("onnxruntime", "fusion"),
+    ):
         warnings.simplefilter("ignore")
         optimized = optimize_model(
             graph,
@@ -143,10 +159,7 @@ def build(net: nn.Module, quantize: bool) -> bytes:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "int8.onnx"
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # the quantiser warns through the root logger
-        try:
+        with _quiet(None):  # the quantiser warns through the root logger
             quantize_dynamic(
                 optimized,
                 out,
@@ -160,8 +173,6 @@ def build(net: nn.Module, quantize: bool) -> bytes:
                 nodes_to_exclude=keep_fp32,
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
-        finally:
-            root.setLevel(level)
         return out.read_bytes()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -62,7 +63,10 @@ def test_onnx_fp32_encoder_computes_what_torch_computes(shipped_net) -> None:  #
 
 def test_onnx_int8_encoder_stays_close_to_fp32(shipped_net) -> None:  # type: ignore[no-untyped-def]
     net, tokenizer, max_length = shipped_net
+    names = (None, "onnxruntime", "fusion")
+    levels = [logging.getLogger(name).level for name in names]
     encoder = runtime.OnnxEncoder(runtime.build(net, quantize=True))
+    assert [logging.getLogger(name).level for name in names] == levels  # building leaves logging as it was
     for _, input_ids, attention_mask in token_batches(tokenizer, TEXTS[1:4], max_length, 64):
         with torch.inference_mode():
             expected = net.embed(input_ids, attention_mask).numpy()
