@@ -301,14 +301,8 @@ def _finetune(
         batches: list[tuple[str, np.ndarray]] = []
         for task, data in train.items():
             if task == "sentiment":
-                src = sources["sentiment"]
-                picks = []
-                for code, cap in ((0, config.tweeteval_per_epoch), (1, config.airline_per_epoch)):
-                    pool = np.flatnonzero(src == code)
-                    picks.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
-                # corrections (code 2) always go in
-                picks.append(np.flatnonzero(src == 2))
-                idx = np.concatenate(picks)
+                caps = (config.tweeteval_per_epoch, config.airline_per_epoch)
+                idx = _per_source(sources["sentiment"], *caps, rng)
             elif task == "emotion":
                 idx = np.concatenate([np.arange(len(data.texts))] * config.emotion_repeats)
             else:
@@ -691,16 +685,21 @@ TASK_SCORE_KEYS = {
 }
 
 
+def _per_source(src: np.ndarray, tweeteval: int, airline: int, rng: np.random.Generator) -> np.ndarray:
+    """Sentiment row indices: at most ``tweeteval`` TweetEval rows (source 0) and ``airline``
+    airline rows (source 1), drawn without replacement, and every agent correction (source 2)."""
+    picks = []
+    for code, cap in ((0, tweeteval), (1, airline)):
+        pool = np.flatnonzero(src == code)
+        picks.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
+    picks.append(np.flatnonzero(src == 2))
+    return np.concatenate(picks)
+
+
 def _capped_sentiment(train: dict[str, _Prepared], data: TrainingData, config: TrainConfig) -> _Prepared:
     """At most ``refit_*`` sentiment rows per source (encoding all 56k rows costs more than it pays)."""
-    rng = np.random.default_rng(config.seed)
     src = np.asarray(data.sentiment_sources, dtype=np.int64)
-    parts = []
-    for code, cap in ((0, config.refit_tweeteval), (1, config.refit_airline)):
-        pool = np.flatnonzero(src == code)
-        parts.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
-    parts.append(np.flatnonzero(src == 2))
-    keep = np.concatenate(parts)
+    keep = _per_source(src, config.refit_tweeteval, config.refit_airline, np.random.default_rng(config.seed))
     s = train["sentiment"]
     return _Prepared([s.texts[i] for i in keep], s.labels[keep], s.lexical[keep])
 
