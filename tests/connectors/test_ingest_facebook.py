@@ -13,6 +13,7 @@ from desk.ingest import pull_all
 from desk.store.engine import transaction
 from desk.store.mentions import mention_from_row
 from desk.store.schema import Account, AuthorRow, MentionRow
+from tests.connectors.faults import TRANSIENT_FAULTS
 
 PAGING_FAULTS = {"repeat_cursor", "duplicate_item", "short_page"}
 
@@ -74,15 +75,7 @@ def test_feed_and_comments_are_ingested_once_and_incrementally(engine, nets, des
 @pytest.mark.parametrize(
     ("fault", "params"),
     [
-        ("server_error", {}),
-        ("html_502", {}),
-        ("malformed_json", {}),
-        ("truncated_body", {}),
-        ("no_content_type", {}),
-        ("timeout", {"seconds": 2.5}),
-        ("repeat_cursor", {}),
-        ("duplicate_item", {}),
-        ("short_page", {}),
+        *TRANSIENT_FAULTS,
         ("throttle", {"code": 4}),
         ("throttle", {"code": 17}),
         ("throttle", {"code": 32}),

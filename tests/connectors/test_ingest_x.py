@@ -13,6 +13,7 @@ from desk.ingest import pull_all
 from desk.store.engine import transaction
 from desk.store.mentions import mention_from_row
 from desk.store.schema import Account, AuthorRow, MentionRow, SyncState
+from tests.connectors.faults import TRANSIENT_FAULTS
 
 HOSTILE = (
     "<script>alert(1)</script> \u202egnp.exe \u200b\u200d =cmd|' /C calc'!A0 "
@@ -86,15 +87,7 @@ def test_hostile_text_is_stored_exactly(engine, nets, desk_settings, sleeps) -> 
 @pytest.mark.parametrize(
     ("fault", "params"),
     [
-        ("server_error", {}),
-        ("html_502", {}),
-        ("malformed_json", {}),
-        ("truncated_body", {}),
-        ("no_content_type", {}),
-        ("timeout", {"seconds": 2.5}),
-        ("repeat_cursor", {}),
-        ("duplicate_item", {}),
-        ("short_page", {}),
+        *TRANSIENT_FAULTS,
         ("rate_limit_no_headers", {}),
         ("rate_limit_text", {"reset_in": 1}),
     ],
