@@ -27,7 +27,7 @@ from desk.sandbox.graphfields import FieldSpec, FieldSyntaxError, parse_fields
 from desk.sandbox.graphnet import Comment, GraphNetwork, Post
 from desk.sandbox.growth import unit
 from desk.sandbox.wire import JSON_GRAPH, Request, Response, graph_time, parse_graph_time
-from desk.sandbox.xapi import HTML_502, apply_post_fault
+from desk.sandbox.xapi import HTML_502, take_pre_fault, with_post_fault
 
 GRAPH_HOST = "https://graph.facebook.com"
 _VERSION_RE = re.compile(r"^/(v\d+\.\d+)(/.*)?$")
@@ -268,11 +268,7 @@ class GraphApi:
             "cache-control": "private, no-cache, no-store, must-revalidate",
             "access-control-allow-origin": "*",
         }
-        fault = self.net.faults.take("pre", request.method, request.path)
-        if fault is not None and fault.name == "timeout":
-            # A slow answer, not an error: a client whose timeout is shorter gives up first.
-            time.sleep(fault.params["seconds"])
-            fault = None
+        fault = take_pre_fault(self.net.faults, request)
         if fault is not None:
             response = self._pre_fault(fault)
             response.headers = {**headers, **response.headers}
@@ -298,10 +294,7 @@ class GraphApi:
                     f'OAuth "Facebook Platform" "invalid_token" "{exc.message}"'
                 )
         response.headers = {**headers, **response.headers}
-        post = self.net.faults.take("post", request.method, request.path)
-        if post is not None:
-            response = apply_post_fault(post, response)
-        return response
+        return with_post_fault(self.net.faults, request, response)
 
     def state(self) -> dict[str, Any]:
         return {

@@ -10,16 +10,16 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from desk.sandbox.clock import IncidentClock
-from desk.sandbox.faults import GRAPH_FAULTS, FaultPlan
+from desk.sandbox.faults import GRAPH_FAULTS
 from desk.sandbox.growth import graph_post_counts
-from desk.sandbox.wire import RequestLog, graph_time, parse_graph_time
+from desk.sandbox.network import Network, as_epoch
+from desk.sandbox.wire import graph_time, parse_graph_time
 
 
 @dataclass(slots=True)
@@ -51,22 +51,12 @@ class Comment:
     deleted: bool = False
 
 
-def _as_epoch(value: datetime | str | float | int | None, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, int | float):
-        return float(value)
-    return parse_graph_time(value)
-
-
 def object_part(post_id: str) -> str:
     """``<page>_<obj>`` → ``<obj>`` (the part a comment id starts with)."""
     return post_id.split("_", 1)[-1]
 
 
-class GraphNetwork:
+class GraphNetwork(Network):
     """The Graph stand-in's world. Public methods are safe to call from any thread."""
 
     def __init__(
@@ -77,10 +67,7 @@ class GraphNetwork:
         page_name: str = "Nimbus Voice",
         page_followers: int = 31874,
     ) -> None:
-        self.clock = clock
-        self.lock = threading.RLock()
-        self.faults = FaultPlan(GRAPH_FAULTS)
-        self.log = RequestLog()
+        super().__init__(clock, GRAPH_FAULTS)
         self.page_id = page_id
         self.page_name = page_name
         self.page_followers = page_followers
@@ -89,7 +76,6 @@ class GraphNetwork:
         # Chronological (created, id) keys of every comment per post, and of replies per comment.
         self._post_comments: dict[str, list[tuple[float, str]]] = {}
         self._replies: dict[str, list[tuple[float, str]]] = {}
-        self._posted: list[dict[str, Any]] = []
         self._post_numbers = itertools.count(122_104_857_300_000_001, 7)
         self._comment_numbers = itertools.count(1_204_857_300_000_001, 3)
 
@@ -112,7 +98,7 @@ class GraphNetwork:
         by_page: bool = False,
     ) -> dict[str, Any]:
         """A post visible at once: the Page's own (``by_page``) or a visitor's. Returns it as Graph JSON."""
-        created = _as_epoch(created_time, time.time())
+        created = as_epoch(created_time, time.time(), parse_graph_time)
         with self.lock:
             post = self._put_post(
                 message, from_id, from_name, id, created, min(created, time.time()), by_page
@@ -182,7 +168,7 @@ class GraphNetwork:
         parent_id: str | None = None,
     ) -> dict[str, Any]:
         """A comment (or a reply, with ``parent_id``) visible at once. Returns it as Graph JSON."""
-        created = _as_epoch(created_time, time.time())
+        created = as_epoch(created_time, time.time(), parse_graph_time)
         with self.lock:
             comment = self._put_comment(
                 post_id,
@@ -304,15 +290,6 @@ class GraphNetwork:
                 _ = k
 
     # ------------------------------------------------------------------ reading
-
-    @property
-    def posted(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [dict(p) for p in self._posted]
-
-    @property
-    def requests_log(self) -> list[tuple[str, str, dict[str, str]]]:
-        return self.log.snapshot()
 
     def post(self, post_id: str) -> Post | None:
         post = self._posts.get(post_id)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from desk.sandbox.control import control_response
-from desk.sandbox.faults import Fault
+from desk.sandbox.faults import Fault, FaultPlan
 from desk.sandbox.oauth1 import OAuth1Keys, verify
 from desk.sandbox.wire import JSON_X, Request, Response, parse_x_time
 from desk.sandbox.xnet import (
@@ -27,6 +27,7 @@ from desk.sandbox.xnet import (
     USER_FIELDS,
     Tweet,
     XNetwork,
+    XUser,
 )
 
 PROBLEMS = "https://api.twitter.com/2/problems"
@@ -46,6 +47,7 @@ LIMITS: dict[str, tuple[int, int]] = {
 USER_CONTEXT_ONLY = {"users_me", "create", "delete"}
 
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+DUPLICATE_CONTENT = "You are not allowed to create a Tweet with duplicate content."
 HTML_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -75,6 +77,25 @@ def invalid_request(parameter: str, value: str, message: str) -> _ApiError:
             "type": f"{PROBLEMS}/invalid-request",
         },
     )
+
+
+def not_valid(parameter: str, value: str) -> _ApiError:
+    return invalid_request(
+        parameter, value, f"The `{parameter}` query parameter value [{value}] is not valid"
+    )
+
+
+def not_found(resource_type: str, parameter: str, value: str) -> dict[str, Any]:
+    """One ``errors`` item for an id or name that matches nothing (X answers these with HTTP 200)."""
+    return {
+        "value": value,
+        "detail": f"Could not find {resource_type} with {parameter}: [{value}].",
+        "title": "Not Found Error",
+        "resource_type": resource_type,
+        "parameter": parameter,
+        "resource_id": value,
+        "type": f"{PROBLEMS}/resource-not-found",
+    }
 
 
 def forbidden(detail: str, title: str = "Forbidden") -> _ApiError:
@@ -149,11 +170,8 @@ class XApi:
         if request.path.startswith("/_sandbox/"):
             return control_response(request, self.net.faults, self.state, lambda: self.net.posted, JSON_X)
         self.net.log.add(request)
-        fault = self.net.faults.take("pre", request.method, request.path)
-        if fault is not None and fault.name == "timeout":
-            # A slow answer, not an error: a client whose timeout is shorter gives up first.
-            time.sleep(fault.params["seconds"])
-        elif fault is not None:
+        fault = take_pre_fault(self.net.faults, request)
+        if fault is not None:
             return self._pre_fault(fault)
         route = self._route(request)
         if route is None:
@@ -204,10 +222,7 @@ class XApi:
         except _ApiError as exc:
             response = Response.json(exc.status, exc.body, JSON_X)
         response.headers.update(headers)
-        post = self.net.faults.take("post", request.method, request.path)
-        if post is not None:
-            response = apply_post_fault(post, response)
-        return response
+        return with_post_fault(self.net.faults, request, response)
 
     def rates_exhausted(self, endpoint: str, caller: str, user_context: bool) -> bool:
         # remaining hits 0 on the last allowed call; the call after it is the one refused.
@@ -301,14 +316,11 @@ class XApi:
         if name == "unauthorized":
             return Response.json(401, UNAUTHORIZED, JSON_X)
         if name == "duplicate_content":
+            # The same refusal as a real duplicate (see _create), plus the posting window's headers.
+            refusal = forbidden(DUPLICATE_CONTENT)
             return Response.json(
-                403,
-                {
-                    "detail": "You are not allowed to create a Tweet with duplicate content.",
-                    "type": "about:blank",
-                    "title": "Forbidden",
-                    "status": 403,
-                },
+                refusal.status,
+                refusal.body,
                 JSON_X,
                 {**rate, "x-rate-limit-remaining": "99", "x-rate-limit-reset": str(now + 900)},
             )
@@ -358,7 +370,7 @@ class XApi:
         if raw is None:
             return None
         if not raw.isdigit():
-            raise invalid_request(name, raw, f"The `{name}` query parameter value [{raw}] is not valid")
+            raise not_valid(name, raw)
         return int(raw)
 
     def _time_param(self, request: Request, name: str) -> float | None:
@@ -434,9 +446,7 @@ class XApi:
         if token:
             last = decode_token(kind, token)
             if last is None:
-                raise invalid_request(
-                    token_param, token, f"The `{token_param}` query parameter value [{token}] is not valid"
-                )
+                raise not_valid(token_param, token)
             below = last if below is None else min(below, last)
             continuing = True
         oldest_allowed = time.time() - SEARCH_WINDOW_SECONDS if not mentions_only else None
@@ -509,54 +519,20 @@ class XApi:
         return Response.json(200, {"data": self.net.render_user(user, fields)}, JSON_X)
 
     def _user_by_id(self, request: Request, user_context: bool, user_id: str) -> Response:
-        user = self.net.user(user_id)
-        fields = self._fields(request, "user.fields", USER_FIELDS)
-        if user is None:
-            return Response.json(
-                200,
-                {
-                    "errors": [
-                        {
-                            "value": user_id,
-                            "detail": f"Could not find user with id: [{user_id}].",
-                            "title": "Not Found Error",
-                            "resource_type": "user",
-                            "parameter": "id",
-                            "resource_id": user_id,
-                            "type": f"{PROBLEMS}/resource-not-found",
-                        }
-                    ]
-                },
-                JSON_X,
-            )
-        return Response.json(200, {"data": self.net.render_user(user, fields)}, JSON_X)
+        return self._user_answer(request, self.net.user(user_id), "id", user_id)
 
     def _user_by_username(self, request: Request, user_context: bool, username: str) -> Response:
-        user = self.net.user_by_username(username)
+        return self._user_answer(request, self.net.user_by_username(username), "username", username)
+
+    def _user_answer(self, request: Request, user: XUser | None, parameter: str, value: str) -> Response:
         fields = self._fields(request, "user.fields", USER_FIELDS)
         if user is None:
-            return Response.json(
-                200,
-                {
-                    "errors": [
-                        {
-                            "value": username,
-                            "detail": f"Could not find user with username: [{username}].",
-                            "title": "Not Found Error",
-                            "resource_type": "user",
-                            "parameter": "username",
-                            "resource_id": username,
-                            "type": f"{PROBLEMS}/resource-not-found",
-                        }
-                    ]
-                },
-                JSON_X,
-            )
+            return Response.json(200, {"errors": [not_found("user", parameter, value)]}, JSON_X)
         return Response.json(200, {"data": self.net.render_user(user, fields)}, JSON_X)
 
     def _mentions(self, request: Request, user_context: bool, user_id: str) -> Response:
         if not user_id.isdigit():
-            raise invalid_request("id", user_id, f"The `id` query parameter value [{user_id}] is not valid")
+            raise not_valid("id", user_id)
         if user_id != self.net.desk_user_id:
             # Nobody else's mentions live in this sandbox: an empty timeline, as X sends it.
             self._int_param(request, "max_results", 10, 5, 100)
@@ -603,25 +579,13 @@ class XApi:
             raise invalid_request("ids", raw, f"size [{len(ids)}] is not between 1 and 100")
         for tweet_id in ids:
             if not tweet_id.isdigit():
-                raise invalid_request(
-                    "ids", tweet_id, f"The `ids` query parameter value [{tweet_id}] is not valid"
-                )
+                raise not_valid("ids", tweet_id)
         found: list[Tweet] = []
         errors: list[dict[str, Any]] = []
         for tweet_id in ids:
             tweet = self.net.get(tweet_id)
             if tweet is None:
-                errors.append(
-                    {
-                        "value": tweet_id,
-                        "detail": f"Could not find tweet with ids: [{tweet_id}].",
-                        "title": "Not Found Error",
-                        "resource_type": "tweet",
-                        "parameter": "ids",
-                        "resource_id": tweet_id,
-                        "type": f"{PROBLEMS}/resource-not-found",
-                    }
-                )
+                errors.append(not_found("tweet", "ids", tweet_id))
             elif tweet not in found:
                 found.append(tweet)
         data, includes = self._render(request, found, user_context)
@@ -664,26 +628,10 @@ class XApi:
 
     def _lookup_one(self, request: Request, user_context: bool, tweet_id: str) -> Response:
         if not tweet_id.isdigit():
-            raise invalid_request("id", tweet_id, f"The `id` query parameter value [{tweet_id}] is not valid")
+            raise not_valid("id", tweet_id)
         tweet = self.net.get(tweet_id)
         if tweet is None:
-            return Response.json(
-                200,
-                {
-                    "errors": [
-                        {
-                            "value": tweet_id,
-                            "detail": f"Could not find tweet with id: [{tweet_id}].",
-                            "title": "Not Found Error",
-                            "resource_type": "tweet",
-                            "parameter": "id",
-                            "resource_id": tweet_id,
-                            "type": f"{PROBLEMS}/resource-not-found",
-                        }
-                    ]
-                },
-                JSON_X,
-            )
+            return Response.json(200, {"errors": [not_found("tweet", "id", tweet_id)]}, JSON_X)
         data, includes = self._render(request, [tweet], user_context)
         body: dict[str, Any] = {"data": data[0]}
         if includes:
@@ -731,7 +679,7 @@ class XApi:
             if self.net.get(in_reply_to) is None:
                 raise forbidden("You attempted to reply to a Tweet that is deleted or not visible to you.")
         if self.net.is_duplicate_of_own(text):
-            raise forbidden("You are not allowed to create a Tweet with duplicate content.")
+            raise forbidden(DUPLICATE_CONTENT)
         tweet = self.net.create_post(text, in_reply_to)
         return Response.json(
             201,
@@ -748,6 +696,28 @@ class XApi:
             raise forbidden("You are not allowed to delete this Tweet.")
         self.net.delete_post(tweet_id)
         return Response.json(200, {"data": {"deleted": True}}, JSON_X)
+
+
+# Fault handling both stand-ins share (graphapi uses these too).
+
+
+def take_pre_fault(faults: FaultPlan, request: Request) -> Fault | None:
+    """The ``pre`` fault that replaces this request's answer, if one is pending.
+
+    A ``timeout`` is served here and not returned: it is a slow answer, not an error, so the
+    request then goes on as normal (a client whose timeout is shorter gives up first).
+    """
+    fault = faults.take("pre", request.method, request.path)
+    if fault is not None and fault.name == "timeout":
+        time.sleep(fault.params["seconds"])
+        return None
+    return fault
+
+
+def with_post_fault(faults: FaultPlan, request: Request, response: Response) -> Response:
+    """``response``, damaged by the ``post`` fault pending for this request if there is one."""
+    fault = faults.take("post", request.method, request.path)
+    return response if fault is None else apply_post_fault(fault, response)
 
 
 def apply_post_fault(fault: Fault, response: Response) -> Response:

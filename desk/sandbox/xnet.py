@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import random
 import re
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from desk.sandbox.clock import IncidentClock
-from desk.sandbox.faults import X_FAULTS, FaultPlan
+from desk.sandbox.faults import X_FAULTS
 from desk.sandbox.growth import x_public_metrics
-from desk.sandbox.wire import RequestLog, SnowflakeIds, parse_x_time, x_time
+from desk.sandbox.network import Network, as_epoch
+from desk.sandbox.wire import SnowflakeIds, parse_x_time, x_time
 
 TWEET_FIELDS = (
     "attachments,author_id,card_uri,community_id,context_annotations,conversation_id,created_at,"
@@ -40,6 +40,15 @@ EXPANSIONS = (
 DEFAULT_TWEET_FIELDS = ("id", "text", "edit_history_tweet_ids")
 DEFAULT_USER_FIELDS = ("id", "name", "username")
 SEARCH_WINDOW_SECONDS = 7 * 24 * 3600
+# A customer's post before anyone has reacted (copy it: reply counts grow in place).
+_ZERO_METRICS = {
+    "retweet_count": 0,
+    "reply_count": 0,
+    "like_count": 0,
+    "quote_count": 0,
+    "bookmark_count": 0,
+    "impression_count": 0,
+}
 
 _MENTION_RE = re.compile(r"(?<![\w@])@(\w{1,15})")
 _HASHTAG_RE = re.compile(r"(?<![\w#])#(\w+)")
@@ -80,17 +89,7 @@ class XUser:
     protected: bool = False
 
 
-def _as_epoch(value: datetime | str | float | int | None, default: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, int | float):
-        return float(value)
-    return parse_x_time(value)
-
-
-class XNetwork:
+class XNetwork(Network):
     """The X stand-in's world. Public methods are safe to call from any thread."""
 
     def __init__(
@@ -102,10 +101,7 @@ class XNetwork:
         desk_name: str = "Nimbus Voice",
         desk_followers: int = 48210,
     ) -> None:
-        self.clock = clock
-        self.lock = threading.RLock()
-        self.faults = FaultPlan(X_FAULTS)
-        self.log = RequestLog()
+        super().__init__(clock, X_FAULTS)
         self.desk_user_id = desk_user_id
         self.desk_username = desk_username
         # Off by default: counts and headers are real, but a long demo is not cut off by a 429.
@@ -117,7 +113,6 @@ class XNetwork:
         self._tweets: dict[str, Tweet] = {}
         self._mention_ids: list[int] = []  # sorted ascending
         self._all_ids: list[int] = []  # sorted ascending
-        self._posted: list[dict[str, Any]] = []
         self._live_ids = SnowflakeIds(worker=7)
         self._scheduled_ids = SnowflakeIds(worker=5)
         self._dated_ids = SnowflakeIds(worker=6)
@@ -166,7 +161,7 @@ class XNetwork:
         metrics: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """Add a post visible at once (tests); returns it as a v2 tweet dict with every field."""
-        created = _as_epoch(created_at, time.time())
+        created = as_epoch(created_at, time.time(), parse_x_time)
         with self.lock:
             if id is not None:
                 tweet_id = str(id)
@@ -241,26 +236,9 @@ class XNetwork:
             if parent is not None:
                 reply_user = parent.author_id
                 conversation_id = conversation_id or parent.conversation_id
-        fixed = None
-        if metrics is not None:
-            fixed = {
-                "retweet_count": 0,
-                "reply_count": 0,
-                "like_count": 0,
-                "quote_count": 0,
-                "bookmark_count": 0,
-                "impression_count": 0,
-            }
-            fixed.update({k: int(v) for k, v in metrics.items()})
-        elif author_id != self.desk_user_id:
-            fixed = {
-                "retweet_count": 0,
-                "reply_count": 0,
-                "like_count": 0,
-                "quote_count": 0,
-                "bookmark_count": 0,
-                "impression_count": 0,
-            }
+        fixed = None  # the desk's own posts, unless given counts: theirs grow with age
+        if metrics is not None or author_id != self.desk_user_id:
+            fixed = {**_ZERO_METRICS, **{k: int(v) for k, v in (metrics or {}).items()}}
         return Tweet(
             id=tweet_id,
             text=text,
@@ -333,11 +311,8 @@ class XNetwork:
                     lang=langs[k],
                     mentions_desk=True,
                     metrics={
-                        "retweet_count": 0,
-                        "reply_count": 0,
+                        **_ZERO_METRICS,
                         "like_count": rng.randrange(3),
-                        "quote_count": 0,
-                        "bookmark_count": 0,
                         "impression_count": rng.randrange(5, 400),
                     },
                 )
@@ -347,15 +322,6 @@ class XNetwork:
             self._mention_ids = sorted(self._mention_ids + new_keys)
 
     # ------------------------------------------------------------------ reading
-
-    @property
-    def posted(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [dict(p) for p in self._posted]
-
-    @property
-    def requests_log(self) -> list[tuple[str, str, dict[str, str]]]:
-        return self.log.snapshot()
 
     def user(self, user_id: str) -> XUser | None:
         return self._users.get(user_id)
