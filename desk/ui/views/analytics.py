@@ -26,6 +26,36 @@ def _time_axis() -> alt.X:
     )
 
 
+def _lines_over_time(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    value_title: str,
+    series: str,
+    height: int,
+    empty: str,
+    dash: str | None = None,
+) -> None:
+    """One line per ``series`` (dashed by ``dash``) across the time buckets; says ``empty`` if none."""
+    if frame.empty:
+        st.info(empty)
+        return
+    keys = [series] if dash is None else [series, dash]
+    st.altair_chart(
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=_time_axis(),
+            y=alt.Y(value, title=value_title),
+            color=series,
+            strokeDash=alt.Undefined if dash is None else dash,
+            tooltip=["bucket:T", *keys, value],
+        )
+        .properties(height=height),
+        width="stretch",
+    )
+
+
 def _window(choice: str, now: datetime) -> datetime:
     if choice == "This incident":
         incident = current_incident(resources.engine())
@@ -106,21 +136,14 @@ def render() -> None:
     over = analytics.backlog_over_time(engine, since=since, until=now, freq=freq)
     left, right = st.columns([3, 2])
     with left:
-        if over.empty:
-            st.info("No backlog in this window.")
-        else:
-            st.altair_chart(
-                alt.Chart(over)
-                .mark_line(point=True)
-                .encode(
-                    x=_time_axis(),
-                    y=alt.Y("open:Q", title="open mentions"),
-                    color="platform:N",
-                    tooltip=["bucket:T", "platform:N", "open:Q"],
-                )
-                .properties(height=240),
-                width="stretch",
-            )
+        _lines_over_time(
+            over,
+            value="open:Q",
+            value_title="open mentions",
+            series="platform:N",
+            height=240,
+            empty="No backlog in this window.",
+        )
         _download(over, "backlog over time")
     with right:
         st.dataframe(backlog, hide_index=True, width="stretch")
@@ -178,20 +201,13 @@ def render() -> None:
 
     st.subheader("Reach of our replies and posts")
     reach = analytics.reach_over_time(engine, since=since, until=now, freq=freq)
-    if reach.empty:
-        st.info("No impressions or engagements measured yet; the worker reads them for our sent replies.")
-    else:
-        st.altair_chart(
-            alt.Chart(reach)
-            .mark_line(point=True)
-            .encode(
-                x=_time_axis(),
-                y=alt.Y("value:Q", title="count"),
-                color="item_kind:N",
-                strokeDash="metric:N",
-                tooltip=["bucket:T", "item_kind:N", "metric:N", "value:Q"],
-            )
-            .properties(height=260),
-            width="stretch",
-        )
+    _lines_over_time(
+        reach,
+        value="value:Q",
+        value_title="count",
+        series="item_kind:N",
+        dash="metric:N",
+        height=260,
+        empty="No impressions or engagements measured yet; the worker reads them for our sent replies.",
+    )
     _download(reach, "reach over time")
