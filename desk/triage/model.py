@@ -354,22 +354,10 @@ def load_model_dir(
     if (model_dir / MODEL_FILE).is_file():
         config = read_model_config(model_dir)
         use_int8 = bool(config.get("quantize", False)) if quantize is None else quantize
-        use_runtime = runtime or str(config.get("runtime", RUNTIME_TORCH))
-        if use_runtime == RUNTIME_ONNX:
-            from desk.triage import runtime as onnx_runtime
-
-            if onnx_runtime.available():
-                key = onnx_runtime.cache_key(
-                    encoder_files(config, model_dir), json.dumps(config.get("lora"), sort_keys=True), use_int8
-                )
-                encoder = onnx_runtime.load_cached(key, cache_dir)
-                if encoder is not None:
-                    net, tokenizer = build_net(config, model_dir, with_encoder=False)
-                else:
-                    net, tokenizer = build_net(config, model_dir)
-                    encoder = onnx_runtime.build_and_cache(net, use_int8, key, cache_dir)
-                    net.encoder = None  # the torch weights are no longer needed: free them
-                return Triager(net, tokenizer, config, quantized=use_int8, embed=encoder)
+        asked = runtime or str(config.get("runtime", RUNTIME_TORCH))
+        if usable_runtime(asked) == RUNTIME_ONNX:
+            return _load_on_onnx(config, model_dir, use_int8, cache_dir)
+        if asked == RUNTIME_ONNX:
             log.warning("onnxruntime is not installed; the triage encoder runs on torch.")
         net, tokenizer = build_net(config, model_dir)
         if use_int8:
@@ -391,6 +379,32 @@ def load_model_dir(
         sentiment_override=override,
         embed=default._embed if default.runtime == RUNTIME_ONNX else None,
     )
+
+
+def usable_runtime(runtime: str) -> str:
+    """``runtime``, or torch where it asks for ONNX Runtime and that is not installed."""
+    if runtime == RUNTIME_ONNX:
+        from desk.triage import runtime as onnx_runtime
+
+        if not onnx_runtime.available():
+            return RUNTIME_TORCH
+    return runtime
+
+
+def _load_on_onnx(config: dict[str, Any], model_dir: Path, int8: bool, cache_dir: Path | None) -> Triager:
+    """The model with its encoder in ONNX Runtime, from the cache (then only the heads are built) or built."""
+    from desk.triage import runtime as onnx_runtime
+
+    lora = json.dumps(config.get("lora"), sort_keys=True)
+    key = onnx_runtime.cache_key(encoder_files(config, model_dir), lora, int8)
+    encoder = onnx_runtime.load_cached(key, cache_dir)
+    if encoder is not None:
+        net, tokenizer = build_net(config, model_dir, with_encoder=False)
+    else:
+        net, tokenizer = build_net(config, model_dir)
+        encoder = onnx_runtime.build_and_cache(net, int8, key, cache_dir)
+        net.encoder = None  # the torch weights are no longer needed: free them
+    return Triager(net, tokenizer, config, quantized=int8, embed=encoder)
 
 
 def load_triager(settings: Settings | None = None) -> Triager:

@@ -49,6 +49,7 @@ from desk.triage.model import (
     MODEL_FILE,
     RUNTIME_ONNX,
     RUNTIME_TORCH,
+    usable_runtime,
 )
 from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
 
@@ -600,13 +601,9 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
     int8_metrics: dict[str, float] = {}
     onnx_calibration: dict[str, Any] = {}
     onnx_metrics: dict[str, float] = {}
-    runtime = config.runtime
-    if runtime == RUNTIME_ONNX:
-        from desk.triage import runtime as onnx_runtime
-
-        if not onnx_runtime.available():
-            log("onnxruntime is not installed: the model will run on torch.")
-            runtime = RUNTIME_TORCH
+    runtime = usable_runtime(config.runtime)
+    if runtime != config.runtime:
+        log("onnxruntime is not installed: the model will run on torch.")
     if config.quantize:
         log("Calibrating the int8 encoder (torch) on the validation splits...")
         int8_calibration, int8_metrics = _int8_calibration(net, tokenizer, val, config)

@@ -161,3 +161,11 @@ def test_torch_and_onnx_runtimes_agree_on_clear_cases(tmp_path: Path) -> None:
         == ["negative", "positive", "neutral"]
     )
     assert [r.question for r in on_onnx] == [False, False, True]
+
+
+def test_without_onnxruntime_the_model_runs_on_torch(monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(runtime, "available", lambda: False)
+    triager = load_model_dir(SHIPPED_MODEL_DIR)
+    assert triager.runtime == RUNTIME_TORCH
+    assert "onnxruntime is not installed" in caplog.text
+    assert triager.classify(["How do I reset my router after the outage?"])[0].question
