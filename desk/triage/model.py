@@ -402,8 +402,7 @@ def _load_on_onnx(config: dict[str, Any], model_dir: Path, int8: bool, cache_dir
         net, tokenizer = build_net(config, model_dir, with_encoder=False)
     else:
         net, tokenizer = build_net(config, model_dir)
-        encoder = onnx_runtime.build_and_cache(net, int8, key, cache_dir)
-        net.encoder = None  # the torch weights are no longer needed: free them
+        encoder = onnx_runtime.build_and_cache(net, int8, key, cache_dir)  # frees the torch encoder
     return Triager(net, tokenizer, config, quantized=int8, embed=encoder)
 
 

@@ -16,6 +16,7 @@ the rebuild.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import logging
@@ -31,6 +32,7 @@ import torch
 from torch import nn
 
 from desk.errors import Fatal
+from desk.triage.encoder import TriageNet
 
 log = logging.getLogger(__name__)
 
@@ -97,83 +99,95 @@ def _quiet(*names: str | None) -> Iterator[None]:
             lg.setLevel(level)
 
 
-def build(net: nn.Module, quantize: bool) -> bytes:
-    """The ONNX model (bytes) computing ``net.embed``; ``net`` is left as it was."""
+def build(net: TriageNet, quantize: bool, *, release_encoder: bool = False) -> bytes:
+    """The ONNX model (bytes) computing ``net.embed``; ``net`` is left as it was.
+
+    With ``release_encoder`` the torch encoder is exported in place and then dropped
+    (``net.encoder = None``): the loader needs only the ONNX one, and not holding a copy
+    keeps the first start's peak memory down. Each stage hands the next a file, not a model
+    in memory, for the same reason (peak RSS 1,615 → 1,191 MiB; models/README.md).
+    """
     import copy
 
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
-    work = copy.deepcopy(net).eval()
+    work = net.eval() if release_encoder else copy.deepcopy(net).eval()
     encoder: Any = work.encoder
     config = encoder.config
     # The eager attention exports as the plain pattern ONNX Runtime fuses into one Attention op.
     with contextlib.suppress(AttributeError, ValueError):
         encoder.set_attn_implementation("eager")
     example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-    ):
-        warnings.simplefilter("ignore")
-        exported = Path(tmp) / "fp32.onnx"
-        torch.onnx.export(
-            _Pooled(work),
-            example,
-            exported,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "embedding": {0: "batch"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
-        graph = onnx.load(str(exported))
-    del work
-    with (
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        _quiet("onnxruntime", "fusion"),
-    ):
-        warnings.simplefilter("ignore")
-        optimized = optimize_model(
-            graph,
-            model_type="bert",
-            num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
-            hidden_size=int(getattr(config, "hidden_size", 0) or 0),
-            opt_level=1,
-        ).model
-    if not quantize:
-        return bytes(optimized.SerializeToString())
-    keep_fp32 = [
-        node.name
-        for node in optimized.graph.node
-        if node.op_type in ("EmbedLayerNormalization", "Gather")
-        or node.name == "Attention_0"
-        or "/layer.0/" in node.name
-    ]
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "int8.onnx"
-        with _quiet(None):  # the quantiser warns through the root logger
-            quantize_dynamic(
-                optimized,
-                out,
-                # Per-channel int8 weights on 7 bits: a u8·s7 pair sum fits int16, so the AVX2
-                # kernels (vpmaddubsw) cannot saturate and every x86 CPU, with or without VNNI,
-                # computes the same integers; int8 weights run the fast u8·s8 kernels (1.5x
-                # the uint8-weight kernels on validation; models/README.md).
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                reduce_range=True,
-                nodes_to_exclude=keep_fp32,
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        folder = Path(tmp)
+        exported, optimized, quantized = folder / "fp32.onnx", folder / "fused.onnx", folder / "int8.onnx"
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Pooled(work),
+                example,
+                exported,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "embedding": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
             )
-        return out.read_bytes()
+        if release_encoder:
+            net.encoder = None
+        del work, encoder
+        gc.collect()
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            _quiet("onnxruntime", "fusion"),
+        ):
+            warnings.simplefilter("ignore")
+            fused = optimize_model(
+                str(exported),
+                model_type="bert",
+                num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
+                hidden_size=int(getattr(config, "hidden_size", 0) or 0),
+                opt_level=1,
+            )
+            fused.save_model_to_file(str(optimized))
+        if not quantize:
+            return optimized.read_bytes()
+        keep_fp32 = [
+            node.name
+            for node in fused.model.graph.node
+            if node.op_type in ("EmbedLayerNormalization", "Gather")
+            or node.name == "Attention_0"
+            or "/layer.0/" in node.name
+        ]
+        del fused
+        gc.collect()
+        _quantize(optimized, quantized, keep_fp32)
+        return quantized.read_bytes()
+
+
+def _quantize(source: Path, target: Path, keep_fp32: list[str]) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet(None):  # the quantiser warns through the root logger
+        quantize_dynamic(
+            source,
+            target,
+            # Per-channel int8 weights on 7 bits: a u8·s7 pair sum fits int16, so the AVX2
+            # kernels (vpmaddubsw) cannot saturate and every x86 CPU, with or without VNNI,
+            # computes the same integers; int8 weights run the fast u8·s8 kernels (1.5x
+            # the uint8-weight kernels on validation; models/README.md).
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+            nodes_to_exclude=keep_fp32,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
 
 
 class OnnxEncoder:
@@ -218,10 +232,12 @@ def load_cached(key: str, cache_dir: Path | None) -> OnnxEncoder | None:
         return None
 
 
-def build_and_cache(net: nn.Module, quantize: bool, key: str, cache_dir: Path | None) -> OnnxEncoder:
-    """Build the encoder for ``net`` and keep it under ``key`` (an unwritable cache is only logged)."""
+def build_and_cache(net: TriageNet, quantize: bool, key: str, cache_dir: Path | None) -> OnnxEncoder:
+    """Build the encoder for ``net`` and keep it under ``key`` (an unwritable cache is only logged).
+
+    ``net`` loses its torch encoder (the ONNX one replaces it)."""
     log.info("Building the triage encoder for ONNX Runtime (once; later starts load it from the cache)...")
-    model = build(net, quantize)
+    model = build(net, quantize, release_encoder=True)
     path = _cache_file(key, cache_dir)
     if path is not None:
         try:

@@ -92,6 +92,7 @@ def test_the_built_encoder_is_cached_and_reused(tmp_path: Path) -> None:
 
 def test_a_cache_hit_does_not_load_the_torch_encoder(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     built = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
+    assert built._net.encoder is None  # building dropped the torch encoder once exported
 
     def no_torch_encoder(path: Path) -> None:
         raise AssertionError(f"the torch encoder was loaded from {path}")
