@@ -17,6 +17,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = PROJECT_ROOT / "var" / "desk.sqlite3"
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "var" / "cache"
 
+# The settings that hold credentials: refused when they look like placeholders, redacted from logs.
+SECRET_FIELDS = (
+    "x_bearer_token",
+    "x_consumer_key",
+    "x_consumer_secret",
+    "x_access_token",
+    "x_access_token_secret",
+    "fb_page_token",
+)
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token-here", "todo"}
 
 
@@ -74,14 +83,7 @@ class Settings(BaseSettings):
         value = value.strip()
         return value if value.startswith("v") else f"v{value}"
 
-    @field_validator(
-        "x_bearer_token",
-        "x_consumer_key",
-        "x_consumer_secret",
-        "x_access_token",
-        "x_access_token_secret",
-        "fb_page_token",
-    )
+    @field_validator(*SECRET_FIELDS)
     @classmethod
     def _no_placeholder_secrets(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
@@ -120,14 +122,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value currently set, for redaction."""
         out = []
-        for name in (
-            "x_bearer_token",
-            "x_consumer_key",
-            "x_consumer_secret",
-            "x_access_token",
-            "x_access_token_secret",
-            "fb_page_token",
-        ):
+        for name in SECRET_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 out.append(value.get_secret_value())

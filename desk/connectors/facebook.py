@@ -17,7 +17,7 @@ import facebook
 import requests
 
 from desk.config import Settings
-from desk.connectors.http import GRAPH_PUBLIC_BASES, session_for
+from desk.connectors.http import GRAPH_PUBLIC_BASES, clip, session_for
 from desk.domain import Author, Mention, MentionKind, MetricReading, Page, Platform, PostedReply
 from desk.errors import AlreadyPosted, DeskError, Fatal, NeedsReauth, PostingBlocked, RateLimited, Retriable
 
@@ -83,8 +83,8 @@ def sort_graph_error(exc: BaseException) -> DeskError:
         if code is None and "maintype" in message.lower():
             return Retriable("Facebook sent an answer the desk cannot read (not JSON); it will retry.")
         if code in {10, 200}:
-            return Fatal(f"Facebook refused: the Page token lacks a permission ({_clip(message)}).")
-        return Fatal(f"Facebook refused the request: {_clip(message) or 'no reason given'}")
+            return Fatal(f"Facebook refused: the Page token lacks a permission ({clip(message)}).")
+        return Fatal(f"Facebook refused the request: {clip(message) or 'no reason given'}")
     if isinstance(exc, KeyError):
         return Retriable("Facebook sent an incomplete answer (missing headers); the desk will retry.")
     if isinstance(exc, requests.exceptions.Timeout):
@@ -94,11 +94,6 @@ def sort_graph_error(exc: BaseException) -> DeskError:
     if isinstance(exc, requests.exceptions.RequestException):
         return Retriable("The connection to Facebook failed or was cut off; the desk will retry.")
     return Retriable(f"Unexpected problem talking to Facebook ({type(exc).__name__}); the desk will retry.")
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_graph_time(value: str) -> datetime:

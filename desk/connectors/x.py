@@ -19,7 +19,7 @@ import requests
 import tweepy
 
 from desk.config import Settings
-from desk.connectors.http import X_PUBLIC_BASES, mount_transport
+from desk.connectors.http import X_PUBLIC_BASES, clip, mount_transport
 from desk.domain import Author, Mention, MentionKind, MetricReading, Page, Platform, PostedReply
 from desk.errors import AlreadyPosted, DeskError, Fatal, NeedsReauth, RateLimited, Retriable
 
@@ -65,12 +65,12 @@ def sort_x_error(exc: BaseException) -> DeskError:
             return AlreadyPosted("X says this exact reply was already posted.")
         if "usage-capped" in detail.lower() or "usagecapexceeded" in detail.lower():
             return RateLimited("The X plan's monthly usage cap is reached.", None)
-        return Fatal(f"X refused the request: {_clip(detail)}")
+        return Fatal(f"X refused the request: {clip(detail)}")
     if isinstance(exc, tweepy.TwitterServerError):
         return Retriable(f"X had a server error ({exc.response.status_code}); the desk will retry.")
     if isinstance(exc, (tweepy.BadRequest, tweepy.NotFound, tweepy.HTTPException)):
         detail = " ".join(getattr(exc, "api_messages", []) or []) or str(exc)
-        return Fatal(f"X refused the request: {_clip(detail)}")
+        return Fatal(f"X refused the request: {clip(detail)}")
     if isinstance(exc, requests.exceptions.Timeout):
         return Retriable("X did not answer in time; the desk will retry.")
     if isinstance(exc, requests.exceptions.JSONDecodeError | ValueError):
@@ -95,11 +95,6 @@ def _retry_after(response: requests.Response | None) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_x_time(value: str) -> datetime:
