@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -216,6 +217,13 @@ class OnnxEncoder:
         return torch.from_numpy(embedding)
 
 
+# Built encoders kept in the cache (64 MB each): the most recently used ones, e.g. int8 and fp32 of
+# the shipped model and of one other. Building a new one removes the rest.
+CACHE_KEEP = 4
+# A build's temporary file older than this belongs to a build that died.
+STALE_TMP_SECONDS = 3600
+
+
 def _cache_file(key: str, cache_dir: Path | None) -> Path | None:
     return cache_dir / f"triage-encoder-{key}.onnx" if cache_dir is not None else None
 
@@ -226,10 +234,43 @@ def load_cached(key: str, cache_dir: Path | None) -> OnnxEncoder | None:
     if path is None or not path.is_file():
         return None
     try:
-        return OnnxEncoder(path.read_bytes())
+        encoder = OnnxEncoder(path.read_bytes())
     except (OSError, Fatal) as exc:
         log.warning("Rebuilding the cached triage encoder %s: %s", path, exc)
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: pruned last
+    return encoder
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by another process
+        return 0.0
+
+
+def prune(cache_dir: Path, keep: int = CACHE_KEEP) -> list[Path]:
+    """Remove all but the ``keep`` most recently used encoders, and dead builds' temporary files.
+
+    Returns what was removed; a file that cannot be removed is left (and logged).
+    """
+    built = sorted(cache_dir.glob("triage-encoder-*.onnx"), key=_modified, reverse=True)
+    dead = time.time() - STALE_TMP_SECONDS
+    stale = [tmp for tmp in cache_dir.glob("triage-encoder-*.tmp") if _modified(tmp) < dead]
+    removed = []
+    for path in built[keep:] + stale:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("Could not remove the old cached triage encoder %s: %s", path, exc)
+            continue
+        removed.append(path)
+    if removed:
+        log.info("Removed %d old cached triage encoder file(s) from %s.", len(removed), cache_dir)
+    return removed
 
 
 def build_and_cache(net: TriageNet, quantize: bool, key: str, cache_dir: Path | None) -> OnnxEncoder:
@@ -247,4 +288,6 @@ def build_and_cache(net: TriageNet, quantize: bool, key: str, cache_dir: Path | 
             tmp.replace(path)  # atomic: a reader never sees half a file
         except OSError as exc:
             log.warning("Could not cache the triage encoder in %s: %s", path.parent, exc)
+        else:
+            prune(path.parent)
     return OnnxEncoder(model)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +81,12 @@ def test_the_built_encoder_is_cached_and_reused(tmp_path: Path) -> None:
     first = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
     cached = list(tmp_path.glob("triage-encoder-*.onnx"))
     assert len(cached) == 1
-    stamp = cached[0].stat().st_mtime_ns
+    built = cached[0].stat()
+    os.utime(cached[0], ns=(built.st_atime_ns, built.st_mtime_ns - 10**9))
     second = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
     assert list(tmp_path.glob("triage-encoder-*.onnx")) == cached
-    assert cached[0].stat().st_mtime_ns == stamp  # read, not rebuilt
+    assert cached[0].stat().st_ino == built.st_ino  # read, not rebuilt (a rebuild replaces the file)
+    assert cached[0].stat().st_mtime_ns > built.st_mtime_ns - 10**9  # marked as used: pruned last
     texts = ["is the outage over?", "worst service ever"]
     assert [r.as_dict() for r in first.classify(texts)] == [r.as_dict() for r in second.classify(texts)]
     # fp32 and int8 builds of the same weights are cached side by side, never confused
@@ -170,3 +174,24 @@ def test_without_onnxruntime_the_model_runs_on_torch(monkeypatch, caplog) -> Non
     assert triager.runtime == RUNTIME_TORCH
     assert "onnxruntime is not installed" in caplog.text
     assert triager.classify(["How do I reset my router after the outage?"])[0].question
+
+
+def test_the_cache_keeps_the_most_recently_used_encoders(tmp_path: Path) -> None:
+    now = time.time()
+    ages = {"a": 50, "b": 10, "c": 40, "d": 20, "e": 30, "f": 60}  # seconds since last used
+    for name, age in ages.items():
+        path = tmp_path / f"triage-encoder-{name}.onnx"
+        path.write_bytes(b"x")
+        os.utime(path, (now - age, now - age))
+    dead = tmp_path / "triage-encoder-g.123.tmp"  # a build that died two hours ago
+    live = tmp_path / "triage-encoder-h.456.tmp"  # a build writing now, maybe in another process
+    for path, age in ((dead, 7200), (live, 1)):
+        path.write_bytes(b"x")
+        os.utime(path, (now - age, now - age))
+    other = tmp_path / "desk.sqlite3"
+    other.write_bytes(b"x")
+    removed = runtime.prune(tmp_path, keep=4)
+    assert sorted(p.name for p in removed) == ["triage-encoder-a.onnx", "triage-encoder-f.onnx", dead.name]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["desk.sqlite3"] + [f"triage-encoder-{n}.onnx" for n in "bcde"] + [live.name]
+    assert runtime.prune(tmp_path, keep=4) == []  # nothing more to do
