@@ -114,6 +114,14 @@ def train(
         int, typer.Option(min=1, max=50, help="Passes over the emotion rows per epoch.")
     ] = 3,
     lr: Annotated[float, typer.Option(min=0.0, help="Learning rate of the LoRA adapters.")] = 5e-4,
+    ema: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.99999,
+            help="End on a moving average of the weights with this decay per step (0: off).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Train the triage heads (and LoRA-fine-tune the encoder) on the shared data; write a model directory."""
     import shlex
@@ -135,6 +143,7 @@ def train(
         init_from=init_from,
         emotion_repeats=emotion_repeats,
         lr=lr,
+        ema=ema,
         command="python -m desk " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     try:

@@ -75,6 +75,9 @@ class TrainConfig:
     tweeteval_per_epoch: int = 100_000
     airline_per_epoch: int = 100_000
     emotion_repeats: int = 3
+    # Keep an exponential moving average of the trained weights (adapters and heads) with this decay
+    # per step, and end on the average rather than the last step's weights; 0 turns it off.
+    ema: float = 0.0
     # The head refit encodes at most this many sentiment rows per source.
     refit_tweeteval: int = 10_000
     refit_airline: int = 5_000
@@ -257,8 +260,11 @@ def _finetune(
     config: TrainConfig,
     log: Log,
     init_lora: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Multi-task LoRA fine-tuning of the upper layers; returns the low-rank tensors to save.
+    val: dict[str, _Prepared] | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Multi-task LoRA fine-tuning of the upper layers; returns the low-rank tensors to save,
+    and, with ``config.ema``, the validation figures of the last step's weights (before the
+    average replaces them), so a run records what averaging did.
 
     ``init_lora`` (from ``--init-from``) starts the adapters from an earlier run's tensors.
 
@@ -333,6 +339,7 @@ def _finetune(
         opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
     )
     trainable = [n for n, p in net.named_parameters() if p.requires_grad]
+    averaged = {n: p.detach().clone() for n, p in net.named_parameters() if p.requires_grad}
     first_epoch = 0
     if config.checkpoint is not None and Path(config.checkpoint).is_file():
         saved = torch.load(str(config.checkpoint), weights_only=False)
@@ -345,10 +352,13 @@ def _finetune(
         opt.load_state_dict(saved["optimizer"])
         sched.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["torch_rng"])
+        averaged = saved.get("ema", averaged)
         first_epoch = int(saved["epochs_done"])
         log(f"Resuming from {config.checkpoint} after epoch {first_epoch}.")
     lexical = {t: torch.from_numpy(d.lexical) for t, d in train.items()}
     labels = {t: torch.from_numpy(d.labels) for t, d in train.items()}
+    live = [p for p in net.parameters() if p.requires_grad]
+    shadow = [averaged[n] for n in trainable]
     net.train()
     started = time.monotonic()
     step = sum(len(p) for p in plan[:first_epoch])
@@ -368,6 +378,10 @@ def _finetune(
             torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
             opt.step()
             sched.step()
+            if config.ema > 0:
+                with torch.no_grad():
+                    for average, param in zip(shadow, live, strict=True):
+                        average.lerp_(param, 1.0 - config.ema)
             step += 1
             running = 0.98 * running + 0.02 * loss.item() if step > done_before + 1 else loss.item()
             if step % 50 == 0 or step == total:
@@ -388,6 +402,7 @@ def _finetune(
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
                     "torch_rng": torch.get_rng_state(),
+                    "ema": averaged,
                 },
                 str(config.checkpoint),
             )
@@ -396,6 +411,16 @@ def _finetune(
         # Fine-tuning is complete: a rerun of the same command must start afresh, not resume.
         Path(config.checkpoint).unlink(missing_ok=True)
     net.eval()
+    before_average: dict[str, float] = {}
+    if config.ema > 0:
+        if val:
+            before_average = _validate_joint(net, tokenizer, val, config)
+            log("  last step's weights: " + ", ".join(f"{k} {v:.3f}" for k, v in before_average.items()))
+        own = dict(net.named_parameters())
+        with torch.no_grad():
+            for name in trainable:
+                own[name].copy_(averaged[name])
+        log(f"Ending on the moving average of the weights (decay {config.ema}).")
     tensors: dict[str, Any] = {}
     for name, module in net.encoder.named_modules():
         if hasattr(module, "lora_A") and "default" in getattr(module, "lora_A", {}):
@@ -403,7 +428,21 @@ def _finetune(
             tensors[f"{clean}.lora_A"] = module.lora_A["default"].weight.detach().clone().contiguous()
             tensors[f"{clean}.lora_B"] = module.lora_B["default"].weight.detach().clone().contiguous()
     net.encoder = net.encoder.merge_and_unload()
-    return tensors
+    return tensors, before_average
+
+
+def _validate_joint(
+    net: Any, tokenizer: Any, val: dict[str, _Prepared], config: TrainConfig
+) -> dict[str, float]:
+    """Calibrated validation figures of the network as it stands (its own heads, fp32)."""
+    feats = {
+        split: _features(net, _embed(net, tokenizer, d.texts, config.max_length), d.lexical)
+        for split, d in val.items()
+        if d.texts
+    }
+    probs = _head_probs(net, feats)
+    labels = {split: d.labels for split, d in val.items()}
+    return evaluate(probs, labels, calibrate(probs, labels))
 
 
 def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -587,13 +626,14 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
         log(f"Continuing from {config.init_from} ({len(init_lora) // 2} fine-tuned Linear layers).")
 
     lora_tensors: dict[str, Any] = {}
+    before_average: dict[str, float] = {}
     if config.epochs > 0:
         src = np.asarray(data.sentiment_sources, dtype=np.int64)
         if len(src) != len(train["sentiment"].texts):
             raise Fatal("Internal: every sentiment training row needs its source.")
         sources = {"sentiment": src}
         log(f"Fine-tuning the encoder with LoRA (rank {config.lora_rank}) for {config.epochs} epoch(s)...")
-        lora_tensors = _finetune(net, tokenizer, train, sources, config, log, init_lora)
+        lora_tensors, before_average = _finetune(net, tokenizer, train, sources, config, log, init_lora, val)
     calibration, metrics, uncalibrated, choice = fit_and_choose_heads(
         net, tokenizer, train, val, data, config, joint_heads_trained=bool(lora_tensors), log=log
     )
@@ -661,6 +701,7 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
             "corrections_used": data.corrections_used,
             "validation": {k: round(v, 4) for k, v in metrics.items()},
             "validation_uncalibrated": {k: round(v, 4) for k, v in uncalibrated.items()},
+            "validation_before_average": {k: round(v, 4) for k, v in before_average.items()} or None,
             "heads": choice,
             "validation_int8": {k: round(v, 4) for k, v in int8_metrics.items()},
             "validation_onnx_int8": {k: round(v, 4) for k, v in onnx_metrics.items()},

@@ -184,9 +184,13 @@ class _Interrupted(Exception):
     pass
 
 
-def test_interrupted_fine_tuning_resumes_to_the_same_model(tmp_path: Path, sample_dir: Path) -> None:
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_interrupted_fine_tuning_resumes_to_the_same_model(
+    tmp_path: Path, sample_dir: Path, ema: float
+) -> None:
     """A run killed after its first epoch's checkpoint, then rerun with the same checkpoint,
-    ends with exactly the weights of an uninterrupted run; the lowest layer stays frozen."""
+    ends with exactly the weights of an uninterrupted run (the moving average too, with
+    ``ema``); the lowest layer stays frozen."""
     from safetensors.torch import load_file
 
     from desk.triage.data import load_training_data
@@ -197,7 +201,13 @@ def test_interrupted_fine_tuning_resumes_to_the_same_model(tmp_path: Path, sampl
 
     def config(out: Path, checkpoint: Path | None) -> TrainConfig:
         return TrainConfig(
-            out=out, base=f"path:{tiny}", epochs=2, quantize=False, frozen_layers=1, checkpoint=checkpoint
+            out=out,
+            base=f"path:{tiny}",
+            epochs=2,
+            quantize=False,
+            frozen_layers=1,
+            checkpoint=checkpoint,
+            ema=ema,
         )
 
     train(config(tmp_path / "whole", None), data, log=lambda _m: None)
@@ -223,6 +233,38 @@ def test_interrupted_fine_tuning_resumes_to_the_same_model(tmp_path: Path, sampl
     assert whole and all(k.startswith("encoder.layer.1.") for k in whole)  # layer 0 frozen
     for key in whole:
         assert torch_equal(whole[key], resumed[key]), key
+
+
+def test_a_moving_average_run_ends_on_the_average_and_records_the_last_steps_figures(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    """``--ema``: with a decay so slow the average hardly leaves where training started, the saved
+    LoRA B matrices (which start at zero) stay near zero while the plain run's grow; the record
+    keeps the last step's validation figures beside the averaged model's."""
+    from safetensors.torch import load_file
+
+    from desk.triage.data import load_training_data
+    from desk.triage.train import TrainConfig, train
+
+    tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
+    data = load_training_data(sample_dir).limited(30)
+    records = {}
+    for name, ema in (("plain", 0.0), ("averaged", 0.99999)):
+        config = TrainConfig(
+            out=tmp_path / name, base=f"path:{tiny}", epochs=2, quantize=False, frozen_layers=1, ema=ema
+        )
+        records[name] = train(config, data, log=lambda _m: None)
+
+    def largest_b(name: str) -> float:
+        tensors = load_file(str(tmp_path / name / "lora.safetensors"))
+        return max(float(t.abs().max()) for k, t in tensors.items() if k.endswith("lora_B"))
+
+    assert largest_b("plain") > 1e-3
+    assert largest_b("averaged") < largest_b("plain") / 100
+    assert records["plain"]["training"]["validation_before_average"] is None
+    before = records["averaged"]["training"]["validation_before_average"]
+    assert set(before) >= {"sentiment_macro_recall", "emotion_macro_f1", "question_f1"}
+    assert records["averaged"]["training"]["config"]["ema"] == 0.99999
 
 
 def torch_equal(a, b) -> bool:  # type: ignore[no-untyped-def]
