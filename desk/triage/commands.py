@@ -92,11 +92,12 @@ def train(
         int | None, typer.Option(min=1, help="Use at most this many rows per split (quick trials).")
     ] = None,
     tweeteval_per_epoch: Annotated[
-        int, typer.Option(min=1, help="At most this many TweetEval sentiment rows per epoch.")
-    ] = 100_000,
+        int | None,
+        typer.Option(min=1, help="At most this many TweetEval sentiment rows per epoch (default all)."),
+    ] = None,
     airline_per_epoch: Annotated[
-        int, typer.Option(min=1, help="At most this many airline rows per epoch.")
-    ] = 100_000,
+        int | None, typer.Option(min=1, help="At most this many airline rows per epoch (default all).")
+    ] = None,
     frozen_layers: Annotated[
         int,
         typer.Option(min=0, help="Lowest encoder layers kept frozen (run once per text) while fine-tuning."),

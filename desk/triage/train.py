@@ -71,9 +71,9 @@ class TrainConfig:
     head_lr: float = 2e-3
     # The embeddings and this many lowest layers stay frozen (run once per text); LoRA trains the rest.
     frozen_layers: int = 2
-    # Fine-tuning draws at most this many sentiment examples per epoch from each source.
-    tweeteval_per_epoch: int = 100_000
-    airline_per_epoch: int = 100_000
+    # Fine-tuning draws at most this many sentiment examples per epoch from each source (None: all).
+    tweeteval_per_epoch: int | None = None
+    airline_per_epoch: int | None = None
     emotion_repeats: int = 3
     # Keep an exponential moving average of the trained weights (adapters and heads) with this decay
     # per step, and end on the average rather than the last step's weights; 0 turns it off.
@@ -204,41 +204,31 @@ def _cache_lower_layers(
     """
     import torch
 
+    from desk.triage.encoder import token_batches
+
     embeddings, layers = _bert_parts(encoder)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[Any] = [None] * len(texts)
     encoder.eval()
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            )
-            hidden = embeddings(input_ids=enc["input_ids"])
-            mask = _layer_mask(encoder, hidden, enc["attention_mask"])
+        for idx, input_ids, attention_mask in token_batches(tokenizer, texts, max_length, batch_size):
+            hidden = embeddings(input_ids=input_ids)
+            mask = _layer_mask(encoder, hidden, attention_mask)
             for layer in layers[:frozen]:
                 hidden = layer(hidden, mask)
-            lengths = enc["attention_mask"].sum(1).tolist()
-            for row, i in enumerate(idx):
-                out[i] = hidden[row, : int(lengths[row])].clone()
+            for row, (i, length) in enumerate(zip(idx, attention_mask.sum(1).tolist(), strict=True)):
+                out[i] = hidden[row, : int(length)].clone()
     return out
 
 
 def _pad(cached: list[Any], idx: Sequence[int] | np.ndarray) -> tuple[Any, Any]:
+    """A batch of cached token vectors, right-padded with zeros, and its attention mask."""
     import torch
+    from torch.nn.utils.rnn import pad_sequence
 
     rows = [cached[i] for i in idx]
-    longest = max(r.shape[0] for r in rows)
-    hidden = torch.zeros(len(rows), longest, rows[0].shape[1])
-    mask = torch.zeros(len(rows), longest, dtype=torch.long)
-    for j, r in enumerate(rows):
-        hidden[j, : r.shape[0]] = r
-        mask[j, : r.shape[0]] = 1
-    return hidden, mask
+    lengths = torch.tensor([r.shape[0] for r in rows])
+    mask = (torch.arange(int(lengths.max()))[None, :] < lengths[:, None]).long()
+    return pad_sequence(rows, batch_first=True), mask
 
 
 def _bucketed(idx: np.ndarray, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -723,13 +713,17 @@ TASK_SCORE_KEYS = {
 }
 
 
-def _per_source(src: np.ndarray, tweeteval: int, airline: int, rng: np.random.Generator) -> np.ndarray:
+def _per_source(
+    src: np.ndarray, tweeteval: int | None, airline: int | None, rng: np.random.Generator
+) -> np.ndarray:
     """Sentiment row indices: at most ``tweeteval`` TweetEval rows (source 0) and ``airline``
-    airline rows (source 1), drawn without replacement, and every agent correction (source 2)."""
+    airline rows (source 1; None: all), drawn without replacement, and every agent correction
+    (source 2)."""
     picks = []
     for code, cap in ((0, tweeteval), (1, airline)):
         pool = np.flatnonzero(src == code)
-        picks.append(rng.choice(pool, size=min(cap, len(pool)), replace=False))
+        size = len(pool) if cap is None else min(cap, len(pool))
+        picks.append(rng.choice(pool, size=size, replace=False))
     picks.append(np.flatnonzero(src == 2))
     return np.concatenate(picks)
 
