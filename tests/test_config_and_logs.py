@@ -55,3 +55,12 @@ def test_secret_settings_do_not_print(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESK_FB_PAGE_TOKEN", "EAAB-page-token")
     assert "EAAB-page-token" not in repr(Settings())
     _ = tweepy  # the library whose DEBUG logging this guards
+
+
+def test_an_apis_error_text_is_flattened_and_shortened_for_people() -> None:
+    from desk.errors import clip
+
+    assert clip("Invalid\n  token\tgiven") == "Invalid token given"
+    long = clip("x" * 500, limit=50)
+    assert len(long) == 50 and long.endswith("…")
+    assert clip({"error": "odd body"}) == "{'error': 'odd body'}"

@@ -17,9 +17,18 @@ import facebook
 import requests
 
 from desk.config import Settings
-from desk.connectors.http import GRAPH_PUBLIC_BASES, clip, session_for
+from desk.connectors.http import GRAPH_PUBLIC_BASES, session_for
 from desk.domain import Author, Mention, MentionKind, MetricReading, Page, Platform, PostedReply
-from desk.errors import AlreadyPosted, DeskError, Fatal, NeedsReauth, PostingBlocked, RateLimited, Retriable
+from desk.errors import (
+    AlreadyPosted,
+    DeskError,
+    Fatal,
+    NeedsReauth,
+    PostingBlocked,
+    RateLimited,
+    Retriable,
+    clip,
+)
 
 log = logging.getLogger(__name__)
 

@@ -59,9 +59,3 @@ def _trust_env_for(target_base: str) -> bool:
     # A proxy from the environment must never carry loopback traffic to the sandbox.
     host = urlsplit(target_base).hostname or ""
     return host not in {"127.0.0.1", "localhost", "::1"}
-
-
-def clip(text: object, limit: int = 200) -> str:
-    """An API's error text for a message to the user: whitespace collapsed, at most ``limit`` characters."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

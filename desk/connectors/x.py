@@ -19,9 +19,9 @@ import requests
 import tweepy
 
 from desk.config import Settings
-from desk.connectors.http import X_PUBLIC_BASES, clip, mount_transport
+from desk.connectors.http import X_PUBLIC_BASES, mount_transport
 from desk.domain import Author, Mention, MentionKind, MetricReading, Page, Platform, PostedReply
-from desk.errors import AlreadyPosted, DeskError, Fatal, NeedsReauth, RateLimited, Retriable
+from desk.errors import AlreadyPosted, DeskError, Fatal, NeedsReauth, RateLimited, Retriable, clip
 
 log = logging.getLogger(__name__)
 
