@@ -40,6 +40,7 @@ def add_mention(
     conversation_id: str | None = None,
     external_id: str | None = None,
     is_own: bool = False,
+    like_count: int = 0,
 ) -> int:
     """Insert one mention (and its author, and a triage row unless ``sentiment`` is None); returns its id."""
     n = next(_ids)
@@ -67,26 +68,55 @@ def add_mention(
             parent_external_id=parent_external_id,
             conversation_id=conversation_id,
             is_own=is_own,
+            like_count=like_count,
         )
         s.add(row)
         s.flush()
-        if sentiment is not None:
-            s.add(
-                TriageRow(
-                    mention_id=row.id,
-                    sentiment=sentiment,
-                    negative=0.8 if sentiment == "negative" else 0.1,
-                    neutral=0.1,
-                    positive=0.8 if sentiment == "positive" else 0.1,
-                    emotion=emotion or ("anger" if anger >= 0.5 else "sadness"),
-                    anger=anger,
-                    question=question,
-                    question_score=0.9 if question else 0.1,
-                    priority=priority if priority is not None else 0.0,
-                    model_version="test",
-                )
+        mention_id = row.id
+    if sentiment is not None:
+        add_triage(
+            engine,
+            mention_id,
+            sentiment=sentiment,
+            anger=anger,
+            emotion=emotion,
+            question=question,
+            priority=priority if priority is not None else 0.0,
+        )
+    return mention_id
+
+
+def add_triage(
+    engine: Engine,
+    mention_id: int,
+    *,
+    sentiment: str = "negative",
+    negative: float | None = None,
+    neutral: float = 0.1,
+    positive: float | None = None,
+    anger: float = 0.1,
+    emotion: str | None = None,
+    question: bool = False,
+    question_score: float | None = None,
+    priority: float = 0.0,
+) -> None:
+    """Insert a mention's triage row; scores not given follow its labels (0.8 for the label, 0.1 else)."""
+    with transaction(engine) as s:
+        s.add(
+            TriageRow(
+                mention_id=mention_id,
+                sentiment=sentiment,
+                negative=negative if negative is not None else (0.8 if sentiment == "negative" else 0.1),
+                neutral=neutral,
+                positive=positive if positive is not None else (0.8 if sentiment == "positive" else 0.1),
+                emotion=emotion or ("anger" if anger >= 0.5 else "sadness"),
+                anger=anger,
+                question=question,
+                question_score=question_score if question_score is not None else (0.9 if question else 0.1),
+                priority=priority,
+                model_version="test",
             )
-        return row.id
+        )
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from deskfactory import add_mention, add_triage
 from sqlalchemy import Engine, func, insert, select
 
 from desk.errors import Fatal
@@ -17,60 +17,45 @@ from desk.triage.service import correct_triage, refresh_priorities, triage_new_m
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def _author(engine: Engine, handle: str, followers: int | None) -> int:
-    with transaction(engine) as s:
-        row = AuthorRow(platform="x", external_id=f"u-{handle}", handle=handle, followers=followers)
-        s.add(row)
-        s.flush()
-        return row.id
-
-
 def _mention(
     engine: Engine,
     text: str,
-    author_id: int | None,
+    author: tuple[str, int | None] | None,
     *,
     minutes_ago: float = 10,
     status: str = "new",
     is_own: bool = False,
     likes: int = 0,
-    ext: str | None = None,
 ) -> int:
-    with transaction(engine) as s:
-        row = MentionRow(
-            platform="x",
-            external_id=ext or f"m-{time.perf_counter_ns()}",
-            kind="tweet",
-            author_id=author_id,
-            text=text,
-            created_at=NOW - timedelta(minutes=minutes_ago),
-            raw={},
-            status=status,
-            is_own=is_own,
-            like_count=likes,
-        )
-        s.add(row)
-        s.flush()
-        return row.id
+    """An untriaged mention by ``author`` (handle, followers), ``minutes_ago`` before NOW."""
+    handle, followers = author if author is not None else (None, None)
+    return add_mention(
+        engine,
+        text,
+        handle=handle,
+        name=None,
+        followers=followers,
+        created_at=NOW - timedelta(minutes=minutes_ago),
+        status=status,
+        is_own=is_own,
+        like_count=likes,
+        sentiment=None,
+    )
 
 
 def _triage_row(engine: Engine, mention_id: int, *, anger: float, negative: float, question: float) -> None:
-    with transaction(engine) as s:
-        s.add(
-            TriageRow(
-                mention_id=mention_id,
-                sentiment="negative" if negative > 0.5 else "neutral",
-                negative=negative,
-                neutral=1 - negative,
-                positive=0.0,
-                emotion="anger" if anger > 0.5 else "joy",
-                anger=anger,
-                question=question >= 0.5,
-                question_score=question,
-                priority=0.0,
-                model_version="test",
-            )
-        )
+    add_triage(
+        engine,
+        mention_id,
+        sentiment="negative" if negative > 0.5 else "neutral",
+        negative=negative,
+        neutral=1 - negative,
+        positive=0.0,
+        anger=anger,
+        emotion="anger" if anger > 0.5 else "joy",
+        question=question >= 0.5,
+        question_score=question,
+    )
 
 
 def _priority(engine: Engine, mention_id: int) -> float:
@@ -81,8 +66,8 @@ def _priority(engine: Engine, mention_id: int) -> float:
 
 
 def test_new_mentions_are_triaged_in_batches_and_own_posts_skipped(engine: Engine, triager) -> None:  # type: ignore[no-untyped-def]
-    big = _author(engine, "loud", 250_000)
-    small = _author(engine, "quiet", 40)
+    big = ("loud", 250_000)
+    small = ("quiet", 40)
     texts = {
         "angry": "@acme your app has been down for 3 hours and nobody answers. Why?? This is unacceptable!",
         "calm": "Reading a book on the train.",
@@ -117,8 +102,8 @@ def test_new_mentions_are_triaged_in_batches_and_own_posts_skipped(engine: Engin
 
 
 def test_refresh_matches_the_formula_with_waiting_repeats_and_answers(engine: Engine) -> None:
-    alice = _author(engine, "alice", 5_000)
-    bob = _author(engine, "bob", None)
+    alice = ("alice", 5_000)
+    bob = ("bob", None)
     first = _mention(engine, "first", alice, minutes_ago=90)
     second = _mention(engine, "second", alice, minutes_ago=30, likes=12)
     bobs = _mention(engine, "bob asks", bob, minutes_ago=5)
@@ -178,7 +163,7 @@ def test_refresh_matches_the_formula_with_waiting_repeats_and_answers(engine: En
 
 
 def test_open_incident_sets_the_repeat_window(engine: Engine) -> None:
-    carol = _author(engine, "carol", 100)
+    carol = ("carol", 100)
     old = _mention(engine, "yesterday", carol, minutes_ago=60 * 30)
     new = _mention(engine, "today", carol, minutes_ago=10)
     for mid in (old, new):
@@ -196,7 +181,7 @@ def test_open_incident_sets_the_repeat_window(engine: Engine) -> None:
 
 
 def test_corrections_are_stored_with_who_and_when_and_change_priority(engine: Engine) -> None:
-    dana = _author(engine, "dana", 1_000)
+    dana = ("dana", 1_000)
     mid = _mention(engine, "is it down", dana, minutes_ago=20)
     _triage_row(engine, mid, anger=0.1, negative=0.2, question=0.3)
     refresh_priorities(engine, now=NOW)
