@@ -145,12 +145,19 @@ def train(
         emotion_repeats=emotion_repeats,
         lr=lr,
         ema=ema,
+        cache_dir=_cache_dir(),
         command="python -m desk " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     try:
         _train(config, data, limit, with_corrections)
     except DeskError as exc:
         _fail(str(exc))
+
+
+def _cache_dir() -> Path:
+    from desk.config import get_settings
+
+    return get_settings().triage_cache_path
 
 
 def _train(config: TrainConfig, data: Path | None, limit: int | None, with_corrections: bool) -> None:

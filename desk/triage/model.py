@@ -381,6 +381,14 @@ def load_model_dir(
     )
 
 
+def encoder_cache_key(config: dict[str, Any], model_dir: Path, int8: bool) -> str:
+    """The key the ONNX Runtime encoder of this model directory is cached under."""
+    from desk.triage import runtime as onnx_runtime
+
+    lora = json.dumps(config.get("lora"), sort_keys=True)
+    return onnx_runtime.cache_key(encoder_files(config, model_dir), lora, int8)
+
+
 def usable_runtime(runtime: str) -> str:
     """``runtime``, or torch where it asks for ONNX Runtime and that is not installed."""
     if runtime == RUNTIME_ONNX:
@@ -395,8 +403,7 @@ def _load_on_onnx(config: dict[str, Any], model_dir: Path, int8: bool, cache_dir
     """The model with its encoder in ONNX Runtime, from the cache (then only the heads are built) or built."""
     from desk.triage import runtime as onnx_runtime
 
-    lora = json.dumps(config.get("lora"), sort_keys=True)
-    key = onnx_runtime.cache_key(encoder_files(config, model_dir), lora, int8)
+    key = encoder_cache_key(config, model_dir, int8)
     encoder = onnx_runtime.load_cached(key, cache_dir)
     if encoder is not None:
         net, tokenizer = build_net(config, model_dir, with_encoder=False)

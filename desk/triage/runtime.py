@@ -279,15 +279,23 @@ def build_and_cache(net: TriageNet, quantize: bool, key: str, cache_dir: Path | 
     ``net`` loses its torch encoder (the ONNX one replaces it)."""
     log.info("Building the triage encoder for ONNX Runtime (once; later starts load it from the cache)...")
     model = build(net, quantize, release_encoder=True)
-    path = _cache_file(key, cache_dir)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(model)
-            tmp.replace(path)  # atomic: a reader never sees half a file
-        except OSError as exc:
-            log.warning("Could not cache the triage encoder in %s: %s", path.parent, exc)
-        else:
-            prune(path.parent)
+    store(model, key, cache_dir)
     return OnnxEncoder(model)
+
+
+def store(model: bytes, key: str, cache_dir: Path | None) -> bool:
+    """Keep a built encoder under ``key`` and prune the cache; False (and a warning) where it
+    cannot be written. The file appears whole or not at all."""
+    path = _cache_file(key, cache_dir)
+    if path is None:
+        return False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(model)
+        tmp.replace(path)  # atomic: a reader never sees half a file
+    except OSError as exc:
+        log.warning("Could not cache the triage encoder in %s: %s", path.parent, exc)
+        return False
+    prune(path.parent)
+    return True

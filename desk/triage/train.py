@@ -49,6 +49,7 @@ from desk.triage.model import (
     MODEL_FILE,
     RUNTIME_ONNX,
     RUNTIME_TORCH,
+    encoder_cache_key,
     usable_runtime,
 )
 from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
@@ -90,6 +91,9 @@ class TrainConfig:
     quantize: bool = True
     # What the desk runs the encoder with; calibration is done for it (and for torch int8).
     runtime: str = RUNTIME_ONNX
+    # The desk's encoder cache: the int8 ONNX encoder built for calibration is left there, so the
+    # desk's first start with the new model loads exactly what was calibrated instead of rebuilding it.
+    cache_dir: Path | None = None
     command: str = "python -m desk train"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -631,15 +635,18 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
     int8_metrics: dict[str, float] = {}
     onnx_calibration: dict[str, Any] = {}
     onnx_metrics: dict[str, float] = {}
+    onnx_built: bytes | None = None
     runtime = usable_runtime(config.runtime)
     if runtime != config.runtime:
         log("onnxruntime is not installed: the model will run on torch.")
     if config.quantize:
         log("Calibrating the int8 encoder (torch) on the validation splits...")
-        int8_calibration, int8_metrics = _int8_calibration(net, tokenizer, val, config)
+        int8_calibration, int8_metrics, _ = _int8_calibration(net, tokenizer, val, config)
         if runtime == RUNTIME_ONNX:
             log("Calibrating the int8 encoder (ONNX Runtime) on the validation splits...")
-            onnx_calibration, onnx_metrics = _int8_calibration(net, tokenizer, val, config, RUNTIME_ONNX)
+            onnx_calibration, onnx_metrics, onnx_built = _int8_calibration(
+                net, tokenizer, val, config, RUNTIME_ONNX
+            )
     seconds = time.monotonic() - started
 
     out = Path(config.out)
@@ -699,6 +706,11 @@ def train(config: TrainConfig, data: TrainingData, log: Log = print) -> dict[str
         },
     }
     (out / MODEL_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if onnx_built is not None and config.cache_dir is not None:
+        from desk.triage import runtime as onnx_runtime
+
+        if onnx_runtime.store(onnx_built, encoder_cache_key(record, out, True), Path(config.cache_dir)):
+            log(f"Left the int8 encoder in the desk's cache ({config.cache_dir}) for the desk's first start.")
     log(
         f"Wrote {out} in {seconds / 60:.1f} min. Validation: "
         + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
@@ -818,17 +830,20 @@ def fit_and_choose_heads(
 
 def _int8_calibration(
     net: Any, tokenizer: Any, val: dict[str, _Prepared], config: TrainConfig, runtime: str = RUNTIME_TORCH
-) -> tuple[dict[str, Any], dict[str, float]]:
+) -> tuple[dict[str, Any], dict[str, float], bytes | None]:
     """Calibration and validation figures for the encoder as the desk runs it (dynamic int8,
-    in torch or in ONNX Runtime: each quantises activations its own way)."""
+    in torch or in ONNX Runtime: each quantises activations its own way); for ONNX Runtime
+    also the encoder built for it."""
     import copy
 
     embed = None
     qnet = net
+    built = None
     if runtime == RUNTIME_ONNX:
         from desk.triage import runtime as onnx_runtime
 
-        embed = onnx_runtime.OnnxEncoder(onnx_runtime.build(net, quantize=True))
+        built = onnx_runtime.build(net, quantize=True)
+        embed = onnx_runtime.OnnxEncoder(built)
     else:
         from desk.triage.encoder import quantize_int8
 
@@ -844,7 +859,7 @@ def _int8_calibration(
     probs = _head_probs(qnet, feats)
     labels = {split: d.labels for split, d in val.items()}
     calibration = calibrate(probs, labels)
-    return calibration, evaluate(probs, labels, calibration)
+    return calibration, evaluate(probs, labels, calibration), built
 
 
 def _encoder_name(base: str) -> str:

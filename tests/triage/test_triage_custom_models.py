@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +107,14 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     epochs: str,
     database: str,
     request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Frozen heads (epochs 0) and LoRA fine-tuning (epochs 1) on a tiny encoder, with corrections
     read from each database."""
     db_url = str(request.getfixturevalue(f"{database}_url"))
     from desk.store.engine import make_engine
     from desk.store.migrate import upgrade
-    from desk.triage.model import load_triager
+    from desk.triage.model import load_model_dir, load_triager
 
     engine = make_engine(db_url)
     upgrade(engine)
@@ -131,6 +133,8 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     tiny = _tiny_bert(tmp_path / "tiny-encoder", classifier=False)
     out = tmp_path / "tiny-triage"
     monkeypatch.setenv("DESK_DATABASE_URL", db_url)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DESK_TRIAGE_CACHE_DIR", str(cache))
     from desk.config import get_settings
 
     get_settings.cache_clear()  # settings are read once per process; this test changes them
@@ -168,9 +172,22 @@ def test_training_on_a_tiny_slice_writes_a_loadable_model(
     }
     assert 0.0 <= record["calibration"]["question_threshold"] <= 1.0
 
+    # The int8 run leaves the encoder it calibrated in the desk's cache, so the desk loads it
+    # rather than building it again; the fp32 run leaves nothing, and the desk builds its encoder.
+    left = sorted(cache.glob("triage-encoder-*.onnx")) if cache.exists() else []
+    assert len(left) == (1 if epochs == "1" else 0)
+    inode = left[0].stat().st_ino if left else None
     monkeypatch.setenv("DESK_TRIAGE_MODEL", str(out))
     get_settings.cache_clear()
+    caplog.set_level(logging.INFO, logger="desk.triage.runtime")
     custom = load_triager()
+    assert ("Building the triage encoder" in caplog.text) == (epochs == "0")
+    if left:
+        assert left[0].stat().st_ino == inode
+        # And it is byte for byte what the desk itself builds from the written model directory.
+        load_model_dir(out, cache_dir=tmp_path / "rebuilt")
+        (rebuilt,) = (tmp_path / "rebuilt").glob("triage-encoder-*.onnx")
+        assert rebuilt.name == left[0].name and rebuilt.read_bytes() == left[0].read_bytes()
     assert custom.version.startswith(record["version"])
     assert custom.quantized == (epochs == "1")
     assert (record["calibration_int8"] is not None) == (epochs == "1")
