@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 # A script runs with bench/ first on its path; drop it so no bench script can shadow a module.
 _HERE = Path(__file__).resolve().parent
@@ -48,12 +49,12 @@ TARGETS = {
 }
 
 
-def _metrics(pred: dict[str, list[int]], data) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _metrics(pred: dict[str, list[int]], truth: dict[str, list[int]]) -> dict[str, float]:
     from sklearn.metrics import f1_score, recall_score
 
     out: dict[str, float] = {}
     for split, p in pred.items():
-        y = data.val[split].labels
+        y = truth[split]
         if split in ("sentiment", "airline"):
             out[f"{split}_macro_recall"] = float(
                 recall_score(y, p, labels=[0, 1, 2], average="macro", zero_division=0)
@@ -66,6 +67,26 @@ def _metrics(pred: dict[str, list[int]], data) -> dict[str, float]:  # type: ign
         else:
             out["question_f1"] = float(f1_score(y, p, zero_division=0))
     return out
+
+
+def _intervals(
+    pred: dict[str, list[int]], truth: dict[str, list[int]], rounds: int = 1000
+) -> dict[str, list[float]]:
+    """95% bootstrap intervals of the accuracy figures: each validation split resampled with
+    replacement ``rounds`` times (fixed seed). They say how far a figure could move on another
+    sample of the same size: with 374 emotion texts (28 of them optimism) one text moves macro-F1
+    by up to about 0.008."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    draws: dict[str, list[float]] = {}
+    for split, p in pred.items():
+        y, p_arr = np.asarray(truth[split]), np.asarray(p)
+        for _ in range(rounds):
+            idx = rng.integers(0, len(y), len(y))
+            for key, value in _metrics({split: p_arr[idx].tolist()}, {split: y[idx].tolist()}).items():
+                draws.setdefault(key, []).append(value)
+    return {key: np.percentile(values, [2.5, 97.5]).tolist() for key, values in draws.items()}
 
 
 def _speed_texts(data, n: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -94,7 +115,7 @@ def build_cache(model_dir: Path, cache_dir: Path) -> dict[str, float]:
 
 def run_model(
     model_dir: Path, variant: str, data_dir: str | None, n_speed: int, cache_dir: Path | None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     started = time.perf_counter()
     from desk.triage.data import EMOTION_LABELS, SENTIMENT_LABELS, load_training_data
     from desk.triage.model import load_model_dir
@@ -112,7 +133,10 @@ def run_model(
             pred[split] = [EMOTION_LABELS.index(r.emotion) for r in results]
         else:
             pred[split] = [int(r.question) for r in results]
-    figures = _metrics(pred, data)
+    truth = {split: list(examples.labels) for split, examples in data.val.items()}
+    figures: dict[str, Any] = _metrics(pred, truth)
+    if variant == "desk":
+        figures["intervals"] = _intervals(pred, truth)
 
     texts = _speed_texts(data, n_speed)
     triager.classify(texts[:128])  # warm-up
@@ -146,7 +170,7 @@ def run_baselines(data_dir: str | None, n_speed: int) -> dict[str, float]:
 
     pred = {s: [vader_label(t) for t in data.val[s].texts] for s in ("sentiment", "airline")}
     pred["question"] = [int("?" in t) for t in data.val["question"].texts]
-    figures = _metrics(pred, data)
+    figures = _metrics(pred, {split: list(data.val[split].labels) for split in pred})
     texts = _speed_texts(data, n_speed)
     t0 = time.perf_counter()
     for t in texts:
@@ -162,7 +186,7 @@ def run_baselines(data_dir: str | None, n_speed: int) -> dict[str, float]:
     return figures
 
 
-def _child(args: argparse.Namespace, variant: str, cache_dir: Path) -> dict[str, float]:
+def _child(args: argparse.Namespace, variant: str, cache_dir: Path) -> dict[str, Any]:
     cmd = [
         sys.executable,
         __file__,
@@ -253,8 +277,14 @@ def main() -> None:
         ("peak_rss_mib", shipped["peak_rss_mib"], "<= 1229 (1.2 GiB)", shipped["peak_rss_mib"] <= 1229),
     ]
     print("Targets (desk: int8 encoder in ONNX Runtime, what the desk runs):")
+    intervals = shipped.get("intervals", {})
     for key, value, want, ok in checks:
-        print(f"  {'PASS' if ok else 'MISS'}  {key:24} {value:10.3f}  (target {want})")
+        spread = (
+            f"; 95% bootstrap interval {intervals[key][0]:.3f}-{intervals[key][1]:.3f}"
+            if key in intervals
+            else ""
+        )
+        print(f"  {'PASS' if ok else 'MISS'}  {key:24} {value:10.3f}  (target {want}{spread})")
 
 
 if __name__ == "__main__":
