@@ -404,7 +404,7 @@ def _load_on_onnx(config: dict[str, Any], model_dir: Path, int8: bool, cache_dir
     from desk.triage import runtime as onnx_runtime
 
     key = encoder_cache_key(config, model_dir, int8)
-    encoder = onnx_runtime.load_cached(key, cache_dir)
+    encoder = onnx_runtime.load_cached(key, cache_dir, int8)
     if encoder is not None:
         net, tokenizer = build_net(config, model_dir, with_encoder=False)
     else:

@@ -843,7 +843,7 @@ def _int8_calibration(
         from desk.triage import runtime as onnx_runtime
 
         built = onnx_runtime.build(net, quantize=True)
-        embed = onnx_runtime.OnnxEncoder(built)
+        embed = onnx_runtime.OnnxEncoder(built, each_text_alone=True)
     else:
         from desk.triage.encoder import quantize_int8
 

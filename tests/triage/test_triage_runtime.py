@@ -77,6 +77,41 @@ def test_onnx_int8_encoder_stays_close_to_fp32(shipped_net) -> None:  # type: ig
         assert cosine.min() > 0.98, cosine
 
 
+def test_an_int8_texts_triage_does_not_depend_on_what_arrives_with_it(triager) -> None:  # type: ignore[no-untyped-def]
+    """Dynamic int8 quantises activations per run, so the desk runs every text on its own:
+    a mention gets the same labels and scores alone, in a batch, or among other companions
+    (to float rounding in the torch heads, whose matrix products see other batch sizes)."""
+    texts = [*TEXTS, "@acme your app is down AGAIN. Why does nobody answer?!", "great, another outage 🙄"]
+    alone = [triager.classify([text])[0].as_dict() for text in texts]
+    together = [r.as_dict() for r in triager.classify(texts, batch_size=64)]
+    companions = ["a much longer text about something else entirely, " * 5, "?", "refund now"] * 7
+    mixed = [r.as_dict() for r in triager.classify([*companions, *reversed(texts)], batch_size=8)]
+    for got in (together, mixed[len(companions) :][::-1]):
+        for a, b in zip(got, alone, strict=True):
+            assert (a["sentiment"], a["emotion"], a["question"]) == (
+                b["sentiment"],
+                b["emotion"],
+                b["question"],
+            )
+            assert a["anger"] == pytest.approx(b["anger"], abs=1e-5)
+            assert a["question_score"] == pytest.approx(b["question_score"], abs=1e-5)
+            assert a["sentiment_scores"] == pytest.approx(b["sentiment_scores"], abs=1e-5)
+
+
+def test_the_int8_encoder_runs_each_text_alone_and_fp32_in_batches(shipped_net) -> None:  # type: ignore[no-untyped-def]
+    net, tokenizer, max_length = shipped_net
+    int8 = runtime.OnnxEncoder(runtime.build(net, quantize=True), each_text_alone=True)
+    shared = runtime.OnnxEncoder(runtime.build(net, quantize=True))
+    (_, input_ids, attention_mask), *_ = token_batches(tokenizer, TEXTS, max_length, 64)
+    rows = [
+        int8(input_ids[i : i + 1, : int(n)], attention_mask[i : i + 1, : int(n)])
+        for i, n in enumerate(attention_mask.sum(1))
+    ]
+    assert torch.equal(int8(input_ids, attention_mask), torch.cat(rows))
+    # Run together, the same int8 weights give other numbers: that is what running alone avoids.
+    assert not torch.equal(shared(input_ids, attention_mask), torch.cat(rows))
+
+
 def test_the_built_encoder_is_cached_and_reused(tmp_path: Path) -> None:
     first = load_model_dir(SHIPPED_MODEL_DIR, cache_dir=tmp_path)
     cached = list(tmp_path.glob("triage-encoder-*.onnx"))
