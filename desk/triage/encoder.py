@@ -84,9 +84,10 @@ def token_batches(
     """``(indices, input_ids, attention_mask)`` per batch: every text tokenised once, then
     batched by token count (similar lengths together, least padding), right-padded.
 
-    The desk's classification and the training code's calibration both batch through here:
-    with int8 weights a text's scores move a little with its batch companions, so
-    calibration must see exactly the batches the desk runs.
+    The desk's classification and the training code's calibration both batch through here.
+    In torch int8 a text's scores move a little with its batch companions, so calibration sees
+    exactly the batches the desk runs; the ONNX int8 encoder runs each row alone instead
+    (``runtime.OnnxEncoder``).
     """
     if not texts:
         return
