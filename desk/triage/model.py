@@ -29,7 +29,7 @@ from typing import Any
 from desk.config import PROJECT_ROOT, Settings, get_settings
 from desk.errors import Fatal
 from desk.triage.data import EMOTION_LABELS, QUESTION_LABELS, SENTIMENT_LABELS
-from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
+from desk.triage.text import LEXICAL_FEATURES, encoder_text, lexical_features, prepare
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class Triager:
         out = {name: np.zeros((len(prepared), n), dtype=np.float32) for name, n in HEAD_SIZES.items()}
         with torch.inference_mode():
             for idx, input_ids, attention_mask in token_batches(
-                self._tokenizer, prepared, self.max_length, batch_size
+                self._tokenizer, [encoder_text(t) for t in prepared], self.max_length, batch_size
             ):
                 embedding = self._embed(input_ids, attention_mask)
                 logits = self._net.logits_from_features(self._net.features(embedding, lexical[idx]))

@@ -27,6 +27,8 @@ _RT_PREFIX = re.compile(r"^\s*RT\s+@user:?\s*", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_USER_MASK = re.compile(r"@user\b")
+_WORD_CHARACTER = re.compile(r"[^\W_]")
 
 _QUESTION_OPENERS = frozenset(
     """what whats what's when where wheres where's which who whos who's whom whose why how hows how's
@@ -67,6 +69,26 @@ def prepare(text: str) -> str:
     text = _RT_PREFIX.sub("", text)
     text = _SPACES.sub(" ", text)
     return text.strip()
+
+
+def encoder_text(prepared: str) -> str:
+    """The text the encoder reads, from a text already passed through ``prepare``.
+
+    A text made only of emoji (besides ``@user`` masks, spaces and punctuation) is spelled out
+    with the emoji's names: "😡😡" → "enraged face enraged face". The encoder's uncased WordPiece
+    vocabulary reads every emoji as ``[UNK]``, so otherwise every such reply, furious or
+    delighted, would get one and the same reading. Texts with words keep their emoji as they
+    are, as the model was trained (spelling emoji out in every text measured no better; none of
+    the training or validation texts is emoji-only, so the trained model is unchanged).
+    """
+    import emoji
+
+    if not emoji.emoji_count(prepared):
+        return prepared
+    if _WORD_CHARACTER.search(emoji.replace_emoji(_USER_MASK.sub(" ", prepared), "")):
+        return prepared
+    spelled = emoji.demojize(prepared, delimiters=(" ", " ")).replace("_", " ")
+    return _SPACES.sub(" ", spelled).strip()
 
 
 @lru_cache(maxsize=1)

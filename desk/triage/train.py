@@ -52,7 +52,7 @@ from desk.triage.model import (
     encoder_cache_key,
     usable_runtime,
 )
-from desk.triage.text import LEXICAL_FEATURES, lexical_features, prepare
+from desk.triage.text import LEXICAL_FEATURES, encoder_text, lexical_features, prepare
 
 ANGER_RECALL_FLOOR = 0.85
 Log = Callable[[str], None]
@@ -123,8 +123,11 @@ class _Prepared:
 
 
 def _prepare_examples(examples: Examples) -> _Prepared:
+    """``texts`` as the encoder reads them (``encoder_text``), lexical features from the prepared text."""
     texts = [prepare(t) for t in examples.texts]
-    return _Prepared(texts, np.asarray(examples.labels, dtype=np.int64), lexical_features(texts))
+    return _Prepared(
+        [encoder_text(t) for t in texts], np.asarray(examples.labels, dtype=np.int64), lexical_features(texts)
+    )
 
 
 def _embed(

@@ -88,6 +88,16 @@ def test_readings_a_person_would_agree_with(triager) -> None:  # type: ignore[no
     assert question.question and not happy.question
 
 
+def test_replies_made_only_of_emoji_are_read_by_their_meaning(triager) -> None:  # type: ignore[no-untyped-def]
+    """The encoder's vocabulary has no emoji: spelled out, a furious reply is angry and a thumbs-up
+    is not, where before every emoji-only reply got one and the same reading."""
+    furious, steaming, thumbs_up, crying = triager.classify(["😡😡", "@acme 😤", "👍", "😢"])
+    assert furious.emotion == "anger" and furious.anger > 0.5
+    assert steaming.emotion == "anger" and steaming.anger > 0.5
+    assert thumbs_up.sentiment == "positive" and thumbs_up.anger < furious.anger
+    assert crying.emotion == "sadness" and crying.sentiment == "negative"
+
+
 def test_rejects_a_bare_string_and_bad_batch_size(triager) -> None:  # type: ignore[no-untyped-def]
     from desk.errors import Fatal
 

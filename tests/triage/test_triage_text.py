@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desk.triage.text import LEXICAL_FEATURES, MAX_CHARS, lexical_features, prepare
+from desk.triage.text import LEXICAL_FEATURES, MAX_CHARS, encoder_text, lexical_features, prepare
 
 
 def test_mentions_masked_urls_and_retweet_prefix_dropped() -> None:
@@ -38,3 +38,19 @@ def test_question_signals() -> None:
     assert row["opens_like_question"] == 1.0
     row = dict(zip(LEXICAL_FEATURES, lexical_features(["Thanks a lot!"])[0], strict=True))
     assert row["has_question_mark"] == 0.0 and row["opens_like_question"] == 0.0 and row["vader_pos"] > 0
+
+
+def test_only_texts_made_of_emoji_are_spelled_out_for_the_encoder() -> None:
+    assert encoder_text(prepare("😡😡")) == "enraged face enraged face"
+    assert encoder_text(prepare("@acme 👎 !!")) == "@user thumbs down !!"
+    assert encoder_text(prepare("❤️")) == "red heart"
+    # Texts with words keep their emoji, as the model was trained; no emoji, nothing to do.
+    for text in ("so angry 😡", "#fail 😡", "2 hours 😡", "", "?!", "@user", "no emoji here"):
+        assert encoder_text(prepare(text)) == prepare(text)
+
+
+@given(st.text(max_size=300))
+def test_any_prepared_string_gets_an_encoder_text(text: str) -> None:
+    out = encoder_text(prepare(text))
+    assert isinstance(out, str)
+    out.encode("utf-8")
