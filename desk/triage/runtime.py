@@ -3,9 +3,10 @@
 The encoder (with its fine-tuned low-rank updates merged) is exported once with
 ``torch.onnx.export``, its attention, GELU and layer-norm blocks are fused by
 ONNX Runtime's transformer optimizer, and, for int8, the Linear weights are
-quantised dynamically (activations quantised per batch at run time). The
-embeddings and the first transformer layer stay fp32, as in the torch int8 path
-(models/README.md). The heads stay in torch: they are tiny.
+quantised dynamically (activations are quantised at run time, once per run, so the desk
+runs each text alone and a text's scores never depend on its batch). The embeddings and
+the first transformer layer stay fp32, as in the torch int8 path (models/README.md).
+The heads stay in torch: they are tiny.
 
 Building takes a few seconds, so the result is cached on disk under a key made of
 everything it depends on (the weight files, options, library versions); a start that
