@@ -336,26 +336,26 @@ def _finetune(
         opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
     )
     trainable = [n for n, p in net.named_parameters() if p.requires_grad]
-    averaged = {n: p.detach().clone() for n, p in net.named_parameters() if p.requires_grad}
+    own = dict(net.named_parameters())
+    # With --ema, the moving average of every trained tensor (kept in checkpoints too).
+    averaged = {n: own[n].detach().clone() for n in trainable} if config.ema > 0 else {}
     first_epoch = 0
     if config.checkpoint is not None and Path(config.checkpoint).is_file():
         saved = torch.load(str(config.checkpoint), weights_only=False)
         if saved.get("plan_steps") != total or saved.get("trainable") != trainable:
             raise Fatal(f"The checkpoint {config.checkpoint} belongs to another training setup; remove it.")
-        own = dict(net.named_parameters())
         with torch.no_grad():
             for name in trainable:
                 own[name].copy_(saved["params"][name])
         opt.load_state_dict(saved["optimizer"])
         sched.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["torch_rng"])
-        averaged = saved.get("ema", averaged)
+        averaged = saved.get("ema") or averaged
         first_epoch = int(saved["epochs_done"])
         log(f"Resuming from {config.checkpoint} after epoch {first_epoch}.")
     lexical = {t: torch.from_numpy(d.lexical) for t, d in train.items()}
     labels = {t: torch.from_numpy(d.labels) for t, d in train.items()}
-    live = [p for p in net.parameters() if p.requires_grad]
-    shadow = [averaged[n] for n in trainable]
+    averaging = [(averaged[n], own[n]) for n in averaged]
     net.train()
     started = time.monotonic()
     step = sum(len(p) for p in plan[:first_epoch])
@@ -375,10 +375,9 @@ def _finetune(
             torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
             opt.step()
             sched.step()
-            if config.ema > 0:
-                with torch.no_grad():
-                    for average, param in zip(shadow, live, strict=True):
-                        average.lerp_(param, 1.0 - config.ema)
+            with torch.no_grad():
+                for average, param in averaging:
+                    average.lerp_(param, 1.0 - config.ema)
             step += 1
             running = 0.98 * running + 0.02 * loss.item() if step > done_before + 1 else loss.item()
             if step % 50 == 0 or step == total:
@@ -389,7 +388,6 @@ def _finetune(
                     f"about {pace * (total - step) / 60:.1f} min left"
                 )
         if config.checkpoint is not None and epoch + 1 < epochs_whole:
-            own = dict(net.named_parameters())
             torch.save(
                 {
                     "epochs_done": epoch + 1,
@@ -411,12 +409,11 @@ def _finetune(
     before_average: dict[str, float] = {}
     if config.ema > 0:
         if val:
-            before_average = _validate_joint(net, tokenizer, val, config)
+            _, before_average = _calibrated_validation(net, tokenizer, val, config)
             log("  last step's weights: " + ", ".join(f"{k} {v:.3f}" for k, v in before_average.items()))
-        own = dict(net.named_parameters())
         with torch.no_grad():
-            for name in trainable:
-                own[name].copy_(averaged[name])
+            for average, param in averaging:
+                param.copy_(average)
         log(f"Ending on the moving average of the weights (decay {config.ema}).")
     tensors: dict[str, Any] = {}
     for name, module in net.encoder.named_modules():
@@ -428,18 +425,24 @@ def _finetune(
     return tensors, before_average
 
 
-def _validate_joint(
-    net: Any, tokenizer: Any, val: dict[str, _Prepared], config: TrainConfig
-) -> dict[str, float]:
-    """Calibrated validation figures of the network as it stands (its own heads, fp32)."""
+def _calibrated_validation(
+    net: Any,
+    tokenizer: Any,
+    val: dict[str, _Prepared],
+    config: TrainConfig,
+    embed: Callable[[Any, Any], Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Calibration chosen on the validation splits and the figures it gives, for the network as
+    it stands (its own heads; the encoder run by ``embed`` where given), in the desk's batches."""
     feats = {
-        split: _features(net, _embed(net, tokenizer, d.texts, config.max_length), d.lexical)
+        split: _features(net, _embed(net, tokenizer, d.texts, config.max_length, embed=embed), d.lexical)
         for split, d in val.items()
         if d.texts
     }
     probs = _head_probs(net, feats)
     labels = {split: d.labels for split, d in val.items()}
-    return evaluate(probs, labels, calibrate(probs, labels))
+    calibration = calibrate(probs, labels)
+    return calibration, evaluate(probs, labels, calibration)
 
 
 def _load_init(net: Any, model_dir: Path, config: TrainConfig) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -852,17 +855,8 @@ def _int8_calibration(
 
         qnet = copy.deepcopy(net)
         qnet.encoder = quantize_int8(qnet.encoder)
-    feats = {
-        split: _features(
-            qnet, _embed(qnet, tokenizer, d.texts, config.max_length, batch_size=64, embed=embed), d.lexical
-        )
-        for split, d in val.items()
-        if d.texts
-    }
-    probs = _head_probs(qnet, feats)
-    labels = {split: d.labels for split, d in val.items()}
-    calibration = calibrate(probs, labels)
-    return calibration, evaluate(probs, labels, calibration), built
+    calibration, metrics = _calibrated_validation(qnet, tokenizer, val, config, embed)
+    return calibration, metrics, built
 
 
 def _encoder_name(base: str) -> str:
