@@ -26,6 +26,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -206,10 +207,15 @@ class OnnxEncoder:
     def __init__(self, model: bytes, *, each_text_alone: bool = False) -> None:
         import onnxruntime as ort
 
-        self._workers = max(1, torch.get_num_threads())  # as many threads as torch uses
-        self._each_text_alone = each_text_alone
+        workers = max(1, torch.get_num_threads())  # as many threads as torch uses
+        # One pool for the encoder's life (its threads start on first use), not one per batch.
+        self._pool = (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triage-encoder")
+            if each_text_alone
+            else None
+        )
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1 if each_text_alone else self._workers
+        options.intra_op_num_threads = 1 if each_text_alone else workers
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
@@ -220,10 +226,8 @@ class OnnxEncoder:
         self._int32 = {i.name: i.type == "tensor(int32)" for i in self._session.get_inputs()}
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        if not self._each_text_alone or len(input_ids) == 1:
+        if self._pool is None or len(input_ids) == 1:
             return torch.from_numpy(self._run(input_ids.numpy(), attention_mask.numpy()))
-        from concurrent.futures import ThreadPoolExecutor
-
         ids, mask = input_ids.numpy(), attention_mask.numpy()
         lengths = [max(1, int(n)) for n in mask.sum(1)]
 
@@ -232,9 +236,7 @@ class OnnxEncoder:
             return self._run(ids[row : row + 1, :n], mask[row : row + 1, :n])
 
         # ONNX Runtime releases the GIL while it runs, so the texts really run side by side.
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(lengths))) as pool:
-            rows = list(pool.map(alone, range(len(lengths))))
-        return torch.from_numpy(np.concatenate(rows))
+        return torch.from_numpy(np.concatenate(list(self._pool.map(alone, range(len(lengths))))))
 
     def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feed = {}
